@@ -1,0 +1,25 @@
+# Two entry points (see README): `make demo` and `make test`. Both create the
+# project's virtual environment in .venv on first use and reuse it after.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.cavmae_mm-installed
+
+.PHONY: env test demo
+
+env: $(STAMP)
+
+$(STAMP): requirements/torch.txt requirements/runtime.txt requirements/tests.txt setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade 'pip<26' 'setuptools>=65,<81' wheel
+	$(PY) -m pip install --quiet -r requirements/torch.txt
+	$(PY) -m pip install --quiet -r requirements/runtime.txt -r requirements/tests.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -c "import mmaction.models, mmpretrain.models, cavmae_mm"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+demo: $(STAMP)
+	$(PY) tools/run_toy_demo.py
