@@ -1,0 +1,146 @@
+"""The CAV-MAE pre-training model."""
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from mmaction.registry import MODELS
+from mmaction.utils import OptSampleList
+
+ForwardResults = Union[Dict[str, torch.Tensor], List, tuple, torch.Tensor]
+
+
+def split_inputs(inputs: Dict[str, torch.Tensor]):
+    """``audio`` ``[B, (1,) T, F]`` and ``imgs`` ``[B, (V,) 3, H, W]`` →
+    ``audio [B, T, F]``, ``imgs [B * V, 3, H, W]`` and ``V`` (frames per
+    clip; missing modalities come back as None)."""
+    audio, imgs = inputs.get('audio'), inputs.get('imgs')
+    if audio is not None and audio.ndim == 4:
+        if audio.shape[1] != 1:
+            raise ValueError(f'one spectrogram per clip expected, got audio '
+                             f'of shape {list(audio.shape)}')
+        audio = audio[:, 0]
+    views = 1
+    if imgs is not None and imgs.ndim == 5:
+        views = imgs.shape[1]
+        imgs = imgs.flatten(0, 1)
+    return audio, imgs, views
+
+
+@MODELS.register_module()
+class CAVMAE(BaseModel):
+    """Contrastive audio-visual masked autoencoder (pre-training).
+
+    Wires a backbone (``CAVMAEViT``), a neck (``CAVMAEPretrainDecoder``, may be
+    None when the reconstruction weight is 0) and a head
+    (``CAVMAEPretrainHead``) in MMEngine's ``BaseModel`` modes:
+
+    * ``loss``: masked encoding, decoding and the losses (``loss_mae_a``,
+      ``loss_mae_v``, ``loss_c`` and the logged accuracy ``acc_c``);
+    * ``predict``: unmasked, L2-normalized mean-pooled audio and visual
+      embeddings (the retrieval features) stored in each data sample as
+      ``audio_feature`` / ``visual_feature``;
+    * ``tensor``: the masked forward's raw outputs (predictions, masks,
+      embeddings) for visualization.
+
+    Inputs: ``dict(audio=[B, T, F], imgs=[B, 1, 3, H, W] or [B, 3, H, W])``.
+    Masking noise may be passed as ``noise_a`` / ``noise_v`` keyword
+    arguments of ``forward`` (else drawn from the global generator).
+
+    Args:
+        backbone (dict): Encoder config.
+        neck (dict, optional): Decoder config. Defaults to None.
+        head (dict): Loss head config.
+        data_preprocessor (dict, optional): Defaults to None.
+        init_cfg (dict, optional): Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 neck: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.head = MODELS.build(head)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        if self.head.with_mae and self.neck is None:
+            raise ValueError('the reconstruction loss needs a decoder '
+                             '(neck); set its loss_weight to 0 to drop it')
+
+    def forward(self,
+                inputs: Dict[str, torch.Tensor],
+                data_samples: OptSampleList = None,
+                mode: str = 'tensor',
+                **kwargs) -> ForwardResults:
+        if mode == 'loss':
+            return self.loss(inputs, data_samples, **kwargs)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, **kwargs)
+        raise RuntimeError(f'Invalid mode "{mode}". Only supports loss, '
+                           'predict and tensor mode')
+
+    def _forward(self,
+                 inputs: Dict[str, torch.Tensor],
+                 noise_a: Optional[torch.Tensor] = None,
+                 noise_v: Optional[torch.Tensor] = None) -> Dict:
+        audio, imgs, views = split_inputs(inputs)
+        if audio is None or imgs is None:
+            raise ValueError('pre-training needs both audio and imgs inputs')
+        if views != 1:
+            raise ValueError(f'pre-training takes one frame per clip, got '
+                             f'{views}')
+        encoded = self.backbone.forward_pretrain(
+            audio, imgs, noise_a, noise_v,
+            with_joint=self.neck is not None,
+            with_single=self.head.with_contrastive)
+        if self.neck is not None:
+            encoded['pred_a'], encoded['pred_v'] = self.neck(
+                encoded['joint'], encoded['ids_restore_a'],
+                encoded['ids_restore_v'],
+                num_visible_a=encoded['ids_restore_a'].shape[1] -
+                int(encoded['mask_a'][0].sum()))
+        encoded['audio_input'], encoded['imgs_input'] = audio, imgs
+        return encoded
+
+    def loss(self,
+             inputs: Dict[str, torch.Tensor],
+             data_samples: OptSampleList = None,
+             noise_a: Optional[torch.Tensor] = None,
+             noise_v: Optional[torch.Tensor] = None
+             ) -> Dict[str, torch.Tensor]:
+        encoded = self._forward(inputs, noise_a, noise_v)
+        return self.head.loss(encoded['audio_input'], encoded['imgs_input'],
+                              encoded, encoded.get('pred_a'),
+                              encoded.get('pred_v'))
+
+    def extract_embeddings(self, inputs: Dict[str, torch.Tensor]
+                           ) -> Dict[str, torch.Tensor]:
+        """L2-normalized retrieval embeddings ``[B, D]`` of each given
+        modality (``audio`` / ``visual``); several frames per clip are
+        averaged before normalization."""
+        audio, imgs, views = split_inputs(inputs)
+        out = {}
+        if audio is not None:
+            out['audio'] = F.normalize(
+                self.backbone(audio=audio, mode='audioonly'), dim=-1)
+        if imgs is not None:
+            visual = self.backbone(imgs=imgs, mode='videoonly')
+            visual = visual.reshape(-1, views, visual.shape[-1]).mean(1)
+            out['visual'] = F.normalize(visual, dim=-1)
+        return out
+
+    def predict(self, inputs: Dict[str, torch.Tensor],
+                data_samples: OptSampleList = None) -> list:
+        embeddings = self.extract_embeddings(inputs)
+        if data_samples is None:
+            return embeddings
+        for i, sample in enumerate(data_samples):
+            for name, value in embeddings.items():
+                sample.set_field(value[i], f'{name}_feature')
+        return data_samples

@@ -1,0 +1,3 @@
+from .cavmae_vit import CAVMAEViT
+
+__all__ = ['CAVMAEViT']

@@ -1,0 +1,387 @@
+"""The CAV-MAE audio-visual encoder (SPEC §3)."""
+from typing import Dict, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
+from torch.utils.checkpoint import checkpoint
+
+from mmaction.registry import MODELS
+from ..utils.masking import MASK_MODES, mask_by_noise, structured_noise
+from ..utils.pos_embed import sincos_2d
+from ..utils.transformer import CAVMAEBlock, init_linear_and_norm
+
+MODES = ('multimodal', 'audioonly', 'videoonly', 'missingaudioonly',
+         'missingvideoonly')
+# What each inference mode needs in its input.
+_REQUIRED = {
+    'multimodal': ('audio', 'imgs'),
+    'audioonly': ('audio', ),
+    'videoonly': ('imgs', ),
+    'missingaudioonly': ('audio', ),
+    'missingvideoonly': ('imgs', ),
+}
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping ``patch x patch`` convolution → ``[B, L, dim]``."""
+
+    def __init__(self, in_channels: int, dim: int, patch_size: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, patch_size, patch_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # [B, C, H, W] -> [B, dim, H/p, W/p] -> [B, L, dim], row-major
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+def adapt_audio_pos_embed(pos_embed: torch.Tensor, rows: int,
+                          new_cols: int) -> torch.Tensor:
+    """Resize an audio position embedding along time.
+
+    Args:
+        pos_embed (torch.Tensor): ``[1, rows * old_cols, D]``, frequency-major.
+        rows (int): Frequency patches (8 for 128 mel bins).
+        new_cols (int): Time patches wanted.
+
+    Returns:
+        torch.Tensor: ``[1, rows * new_cols, D]``: the first ``new_cols``
+        columns when shorter (for the fixed sin-cos code this equals a freshly
+        built embedding), linear interpolation along time when longer.
+    """
+    _, length, dim = pos_embed.shape
+    old_cols = length // rows
+    grid = pos_embed.reshape(1, rows, old_cols, dim)
+    if new_cols <= old_cols:
+        grid = grid[:, :, :new_cols]
+    else:
+        grid = nn.functional.interpolate(
+            grid.permute(0, 3, 1, 2), size=(rows, new_cols),
+            mode='bilinear', align_corners=False).permute(0, 2, 3, 1)
+    return grid.reshape(1, rows * new_cols, dim)
+
+
+@MODELS.register_module()
+class CAVMAEViT(BaseModule):
+    """CAV-MAE encoder: modality-specific ViT layers, then shared layers.
+
+    Audio ``[B, T, F]`` (time, mel bins) is arranged as ``[B, 1, F, T]`` and
+    cut into 16 x 16 patches: ``F/16 x T/16`` tokens (8 x 64 for 1024 frames),
+    frequency-major. Images ``[B, 3, H, W]`` give ``H/16 x W/16`` tokens. Both
+    get fixed 2-D sin-cos position embeddings and a learned modality
+    embedding, pass ``modality_specific_depth`` blocks of their own
+    (``blocks_a`` / ``blocks_v``) and ``shared_depth`` shared blocks
+    (``blocks_u``) whose LayerNorms depend on what passes through them.
+
+    Parameter names follow the reference implementation, so its checkpoints
+    map onto this module by a prefix change only.
+
+    Args:
+        embed_dims (int): Token channels. Defaults to 768 (ViT-B).
+        num_heads (int): Attention heads. Defaults to 12.
+        mlp_ratio (float): Defaults to 4.
+        modality_specific_depth (int): Blocks per modality. Defaults to 11.
+        shared_depth (int): Shared blocks. Defaults to 1.
+        audio_length (int): Spectrogram frames ``T``. Defaults to 1024.
+        num_mel_bins (int): Defaults to 128.
+        img_size (int): Defaults to 224.
+        patch_size (int): Defaults to 16.
+        mask_ratio_a (float): Audio mask ratio in pre-training.
+            Defaults to 0.75.
+        mask_ratio_v (float): Visual mask ratio. Defaults to 0.75.
+        audio_mask_mode (str): ``'unstructured'``, ``'time'``, ``'freq'`` or
+            ``'tf'``. Defaults to ``'unstructured'``.
+        trainable_pos_embed (bool): Fixed in pre-training, trainable in the
+            reference's fine-tuning. Defaults to False.
+        drop_path_rate (float): Stochastic depth, linear over depth.
+            Defaults to 0.
+        norm_eps (float): LayerNorm eps. Defaults to 1e-5.
+        fused_attn (bool): Use ``scaled_dot_product_attention``.
+            Defaults to True.
+        with_cp (bool): Activation checkpointing per block (less memory, more
+            compute). Defaults to False.
+        init_cfg (dict, optional): MMEngine init config. Defaults to None.
+    """
+
+    def __init__(self,
+                 embed_dims: int = 768,
+                 num_heads: int = 12,
+                 mlp_ratio: float = 4.,
+                 modality_specific_depth: int = 11,
+                 shared_depth: int = 1,
+                 audio_length: int = 1024,
+                 num_mel_bins: int = 128,
+                 img_size: int = 224,
+                 patch_size: int = 16,
+                 mask_ratio_a: float = 0.75,
+                 mask_ratio_v: float = 0.75,
+                 audio_mask_mode: str = 'unstructured',
+                 trainable_pos_embed: bool = False,
+                 drop_path_rate: float = 0.,
+                 norm_eps: float = 1e-5,
+                 fused_attn: bool = True,
+                 with_cp: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if audio_mask_mode not in MASK_MODES:
+            raise ValueError(f'audio_mask_mode must be one of {MASK_MODES}, '
+                             f'got {audio_mask_mode!r}')
+        for name, size in (('audio_length', audio_length),
+                           ('num_mel_bins', num_mel_bins),
+                           ('img_size', img_size)):
+            if size % patch_size:
+                raise ValueError(f'{name}={size} is not a multiple of '
+                                 f'patch_size={patch_size}')
+        self.embed_dims = embed_dims
+        self.patch_size = patch_size
+        self.audio_length = audio_length
+        self.num_mel_bins = num_mel_bins
+        self.img_size = img_size
+        self.grid_a = (num_mel_bins // patch_size, audio_length // patch_size)
+        self.grid_v = (img_size // patch_size, img_size // patch_size)
+        self.num_patches_a = self.grid_a[0] * self.grid_a[1]
+        self.num_patches_v = self.grid_v[0] * self.grid_v[1]
+        self.mask_ratio_a = mask_ratio_a
+        self.mask_ratio_v = mask_ratio_v
+        self.audio_mask_mode = audio_mask_mode
+        self.with_cp = with_cp
+
+        self.patch_embed_a = PatchEmbed(1, embed_dims, patch_size)
+        self.patch_embed_v = PatchEmbed(3, embed_dims, patch_size)
+        self.modality_a = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        self.modality_v = nn.Parameter(torch.zeros(1, 1, embed_dims))
+        self.pos_embed_a = nn.Parameter(
+            sincos_2d(*self.grid_a, embed_dims),
+            requires_grad=trainable_pos_embed)
+        self.pos_embed_v = nn.Parameter(
+            sincos_2d(*self.grid_v, embed_dims),
+            requires_grad=trainable_pos_embed)
+
+        total_depth = modality_specific_depth + shared_depth
+        drop_rates = torch.linspace(0, drop_path_rate, total_depth).tolist()
+
+        def block(rate: float, modality_norms: bool) -> CAVMAEBlock:
+            return CAVMAEBlock(embed_dims, num_heads, mlp_ratio,
+                               drop_path=rate, norm_eps=norm_eps,
+                               modality_norms=modality_norms,
+                               fused_attn=fused_attn)
+
+        specific_rates = drop_rates[:modality_specific_depth]
+        self.blocks_a = nn.ModuleList(
+            block(rate, False) for rate in specific_rates)
+        self.blocks_v = nn.ModuleList(
+            block(rate, False) for rate in specific_rates)
+        self.blocks_u = nn.ModuleList(
+            block(rate, True)
+            for rate in drop_rates[modality_specific_depth:])
+        self.norm_a = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm_v = nn.LayerNorm(embed_dims, eps=norm_eps)
+        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+
+    # ------------------------------------------------------------------ init
+    def init_weights(self) -> None:
+        """The reference initialization unless a pretrained init_cfg is set."""
+        super().init_weights()
+        if isinstance(self.init_cfg, dict) and \
+                self.init_cfg.get('type') == 'Pretrained':
+            return
+        with torch.no_grad():
+            self.pos_embed_a.copy_(sincos_2d(*self.grid_a, self.embed_dims))
+            self.pos_embed_v.copy_(sincos_2d(*self.grid_v, self.embed_dims))
+        for patch_embed in (self.patch_embed_a, self.patch_embed_v):
+            weight = patch_embed.proj.weight
+            nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
+        nn.init.normal_(self.modality_a, std=.02)
+        nn.init.normal_(self.modality_v, std=.02)
+        self.apply(init_linear_and_norm)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Adapt an audio position embedding saved at another length."""
+        key = prefix + 'pos_embed_a'
+        if key in state_dict and \
+                state_dict[key].shape != self.pos_embed_a.shape:
+            old = state_dict[key]
+            state_dict[key] = adapt_audio_pos_embed(old, self.grid_a[0],
+                                                    self.grid_a[1])
+            MMLogger.get_current_instance().info(
+                f'{key}: adapted the audio position embedding from '
+                f'{old.shape[1] // self.grid_a[0]} to {self.grid_a[1]} time '
+                f'patches ({tuple(old.shape)} -> '
+                f'{tuple(state_dict[key].shape)}), i.e. audio_length '
+                f'{old.shape[1] // self.grid_a[0] * self.patch_size} -> '
+                f'{self.audio_length}')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    # ------------------------------------------------------------ embedding
+    def embed_audio(self, audio: torch.Tensor) -> torch.Tensor:
+        """``[B, T, F]`` normalized fbank → ``[B, La, D]`` tokens."""
+        if audio.ndim != 3 or audio.shape[1:] != (self.audio_length,
+                                                  self.num_mel_bins):
+            raise ValueError(
+                f'audio must be [B, {self.audio_length}, '
+                f'{self.num_mel_bins}] (time, mel bins), got '
+                f'{list(audio.shape)}; set the backbone audio_length to the '
+                f'pipeline target_length')
+        spectrogram = audio.unsqueeze(1).transpose(2, 3)  # [B, 1, F, T]
+        tokens = self.patch_embed_a(spectrogram)  # [B, F/16 * T/16, D]
+        return tokens + self.pos_embed_a + self.modality_a
+
+    def embed_visual(self, imgs: torch.Tensor) -> torch.Tensor:
+        """``[B, 3, H, W]`` normalized image → ``[B, Lv, D]`` tokens."""
+        if imgs.ndim != 4 or imgs.shape[1:] != (3, self.img_size,
+                                                self.img_size):
+            raise ValueError(f'imgs must be [B, 3, {self.img_size}, '
+                             f'{self.img_size}], got {list(imgs.shape)}')
+        tokens = self.patch_embed_v(imgs)  # [B, H/16 * W/16, D]
+        return tokens + self.pos_embed_v + self.modality_v
+
+    # --------------------------------------------------------------- blocks
+    def _run_blocks(self, tokens: torch.Tensor, blocks: Sequence[nn.Module],
+                    modality: Optional[str] = None) -> torch.Tensor:
+        for blk in blocks:
+            if self.with_cp and tokens.requires_grad:
+                tokens = checkpoint(blk, tokens, modality,
+                                    use_reentrant=False)
+            else:
+                tokens = blk(tokens, modality)
+        return tokens
+
+    def shared(self, tokens: torch.Tensor, modality: str) -> torch.Tensor:
+        """Shared blocks and the final norm for ``modality`` in
+        ``'joint'``, ``'a'`` or ``'v'``; ``[B, L, D]`` → ``[B, L, D]``."""
+        tokens = self._run_blocks(tokens, self.blocks_u, modality)
+        final_norm = {'joint': self.norm, 'a': self.norm_a,
+                      'v': self.norm_v}[modality]
+        return final_norm(tokens)
+
+    # -------------------------------------------------------------- forward
+    def forward_tokens(self,
+                       audio: Optional[torch.Tensor] = None,
+                       imgs: Optional[torch.Tensor] = None,
+                       mode: str = 'multimodal') -> Dict[str, torch.Tensor]:
+        """Unmasked token features of an inference ``mode``.
+
+        ``imgs`` may hold ``k`` frames per audio clip (``[k * B, 3, H, W]``,
+        clip-major): the audio is then encoded once and paired with each
+        frame.
+
+        Returns:
+            dict: ``joint`` ``[B', La + Lv, D]`` (multimodal), ``audio``
+            ``[B, La, D]`` and/or ``visual`` ``[B', Lv, D]`` as the mode
+            produces them.
+        """
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        given = {'audio': audio, 'imgs': imgs}
+        missing = [k for k in _REQUIRED[mode] if given[k] is None]
+        if missing:
+            raise ValueError(f'mode {mode!r} needs input(s) {missing}')
+
+        out = {}
+        if mode == 'multimodal':
+            audio_tokens = self._run_blocks(self.embed_audio(audio),
+                                            self.blocks_a)
+            visual_tokens = self._run_blocks(self.embed_visual(imgs),
+                                             self.blocks_v)
+            views = visual_tokens.shape[0] // audio_tokens.shape[0]
+            if views * audio_tokens.shape[0] != visual_tokens.shape[0]:
+                raise ValueError(
+                    f'{imgs.shape[0]} images for {audio.shape[0]} audio '
+                    f'clips: expected a whole number of frames per clip')
+            if views > 1:
+                audio_tokens = audio_tokens.repeat_interleave(views, dim=0)
+            out['joint'] = self.shared(
+                torch.cat([audio_tokens, visual_tokens], dim=1), 'joint')
+        elif mode in ('audioonly', 'missingaudioonly'):
+            audio_tokens = self._run_blocks(self.embed_audio(audio),
+                                            self.blocks_a)
+            out['audio'] = self.shared(audio_tokens, 'a')
+            if mode == 'missingaudioonly':
+                out['joint'] = self.shared(audio_tokens, 'joint')
+        else:  # videoonly, missingvideoonly
+            visual_tokens = self._run_blocks(self.embed_visual(imgs),
+                                             self.blocks_v)
+            out['visual'] = self.shared(visual_tokens, 'v')
+            if mode == 'missingvideoonly':
+                out['joint'] = self.shared(visual_tokens, 'joint')
+        return out
+
+    def forward(self,
+                audio: Optional[torch.Tensor] = None,
+                imgs: Optional[torch.Tensor] = None,
+                mode: str = 'multimodal') -> torch.Tensor:
+        """Mean-pooled clip feature ``[B, D]`` of an inference ``mode``.
+
+        ``multimodal``: mean over the joint tokens; ``audioonly`` /
+        ``videoonly``: mean over one modality's tokens through the shared
+        layers with that modality's norms; ``missingaudioonly`` /
+        ``missingvideoonly``: the average of the two means (joint norms and
+        the modality's own norms) for a model fine-tuned multimodally.
+        """
+        tokens = self.forward_tokens(audio, imgs, mode)
+        if mode == 'multimodal':
+            return tokens['joint'].mean(dim=1)
+        single = tokens['audio' if 'audio' in tokens else 'visual']
+        if mode.startswith('missing'):
+            return (tokens['joint'].mean(dim=1) + single.mean(dim=1)) / 2
+        return single.mean(dim=1)
+
+    def forward_pretrain(self,
+                         audio: torch.Tensor,
+                         imgs: torch.Tensor,
+                         noise_a: Optional[torch.Tensor] = None,
+                         noise_v: Optional[torch.Tensor] = None,
+                         with_joint: bool = True,
+                         with_single: bool = True
+                         ) -> Dict[str, torch.Tensor]:
+        """Masked encoding for pre-training (SPEC §3 steps 1-4).
+
+        Args:
+            audio (torch.Tensor): ``[B, T, F]``.
+            imgs (torch.Tensor): ``[B, 3, H, W]``.
+            noise_a (torch.Tensor, optional): ``[B, La]`` masking noise;
+                drawn with ``torch.rand`` (audio first, then visual, as the
+                reference does) when None. Defaults to None.
+            noise_v (torch.Tensor, optional): ``[B, Lv]``. Defaults to None.
+            with_joint (bool): Compute the joint path (the decoder's input).
+                Defaults to True.
+            with_single (bool): Compute the single-modality paths (the
+                contrastive branch). Defaults to True.
+
+        Returns:
+            dict: ``joint`` ``[B, Ka + Kv, D]`` (decoder input), ``audio``
+            ``[B, Ka, D]`` and ``visual`` ``[B, Kv, D]`` (contrastive
+            branch), ``mask_a`` / ``mask_v`` ``[B, L]`` (1 = dropped) and
+            ``ids_restore_a`` / ``ids_restore_v`` ``[B, L]``.
+        """
+        audio_tokens = self.embed_audio(audio)
+        visual_tokens = self.embed_visual(imgs)
+        batch = audio_tokens.shape[0]
+        if noise_a is None:
+            noise_a = torch.rand(batch, self.num_patches_a,
+                                 device=audio.device)
+        if noise_v is None:
+            noise_v = torch.rand(batch, self.num_patches_v,
+                                 device=imgs.device)
+        if self.audio_mask_mode != 'unstructured':
+            noise_a = structured_noise(noise_a, self.grid_a,
+                                       self.mask_ratio_a,
+                                       self.audio_mask_mode)
+        audio_tokens, mask_a, ids_restore_a = mask_by_noise(
+            audio_tokens, noise_a, self.mask_ratio_a)
+        visual_tokens, mask_v, ids_restore_v = mask_by_noise(
+            visual_tokens, noise_v, self.mask_ratio_v)
+
+        audio_tokens = self._run_blocks(audio_tokens, self.blocks_a)
+        visual_tokens = self._run_blocks(visual_tokens, self.blocks_v)
+        encoded = dict(mask_a=mask_a, mask_v=mask_v,
+                       ids_restore_a=ids_restore_a,
+                       ids_restore_v=ids_restore_v)
+        if with_joint:
+            encoded['joint'] = self.shared(
+                torch.cat([audio_tokens, visual_tokens], dim=1), 'joint')
+        if with_single:
+            encoded['audio'] = self.shared(audio_tokens, 'a')
+            encoded['visual'] = self.shared(visual_tokens, 'v')
+        return encoded

@@ -1,0 +1,4 @@
+from .av_cls_head import CAVMAEClsHead
+from .cavmae_pretrain_head import CAVMAEPretrainHead
+
+__all__ = ['CAVMAEClsHead', 'CAVMAEPretrainHead']

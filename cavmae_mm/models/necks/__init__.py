@@ -1,0 +1,3 @@
+from .cavmae_decoder import CAVMAEPretrainDecoder
+
+__all__ = ['CAVMAEPretrainDecoder']

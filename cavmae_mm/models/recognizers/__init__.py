@@ -1,0 +1,3 @@
+from .av_recognizer import CAVMAERecognizer
+
+__all__ = ['CAVMAERecognizer']

@@ -1,0 +1,68 @@
+"""Audio-visual recognizer for fine-tuned CAV-MAE models."""
+from typing import Dict, Optional, Tuple
+
+import torch
+
+from mmaction.models.recognizers.base import BaseRecognizer
+from mmaction.registry import MODELS
+from mmaction.utils import OptSampleList
+from ..algorithms.cavmae import split_inputs
+from ..backbones.cavmae_vit import MODES
+
+
+@MODELS.register_module()
+class CAVMAERecognizer(BaseRecognizer):
+    """An MMAction2 recognizer over a ``CAVMAEViT`` backbone.
+
+    Inputs: ``dict(audio=[B, T, F], imgs=[B, V, 3, H, W])`` (either may be
+    absent when ``mode`` does not use it). With ``V > 1`` frames per clip
+    (multi-frame evaluation) the audio is encoded once, each frame is
+    classified with it, and the head averages the frame scores
+    (``average_clips``).
+
+    Args:
+        backbone (dict): ``CAVMAEViT`` config.
+        cls_head (dict): ``CAVMAEClsHead`` config.
+        mode (str): ``'multimodal'``, ``'audioonly'``, ``'videoonly'``,
+            ``'missingaudioonly'`` or ``'missingvideoonly'`` (SPEC §3).
+            Defaults to ``'multimodal'``.
+        **kwargs: Other :class:`BaseRecognizer` arguments
+            (``data_preprocessor``, ``train_cfg``, ``test_cfg``).
+    """
+
+    def __init__(self, backbone: dict, cls_head: dict,
+                 mode: str = 'multimodal', **kwargs) -> None:
+        super().__init__(backbone=backbone, cls_head=cls_head, **kwargs)
+        self.mode = mode
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        self._mode = mode
+
+    def extract_feat(self,
+                     inputs: Dict[str, torch.Tensor],
+                     stage: str = 'backbone',
+                     data_samples: OptSampleList = None,
+                     test_mode: bool = False,
+                     mode: Optional[str] = None) -> Tuple:
+        """Pooled features ``[B * V, D]`` (``stage='backbone'``) or logits
+        (``stage='head'``), and an empty kwargs dict for the head."""
+        audio, imgs, views = split_inputs(inputs)
+        mode = mode or self.mode
+        if not test_mode and views != 1 and mode not in ('audioonly',
+                                                         'missingaudioonly'):
+            raise ValueError(f'training takes one frame per clip, got '
+                             f'{views}')
+        uses_audio = mode in ('multimodal', 'audioonly', 'missingaudioonly')
+        uses_imgs = mode in ('multimodal', 'videoonly', 'missingvideoonly')
+        feats = self.backbone(audio=audio if uses_audio else None,
+                              imgs=imgs if uses_imgs else None, mode=mode)
+        if stage == 'head':
+            feats = self.cls_head(feats)
+        return feats, dict()

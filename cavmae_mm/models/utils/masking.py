@@ -1,0 +1,87 @@
+"""Random token masking for MAE-style pre-training (rectangular grids)."""
+from typing import Optional, Tuple
+
+import torch
+
+MASK_MODES = ('unstructured', 'time', 'freq', 'tf')
+
+
+def mask_by_noise(tokens: torch.Tensor, noise: torch.Tensor,
+                  mask_ratio: float
+                  ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keep the ``int(L * (1 - mask_ratio))`` tokens with the lowest noise.
+
+    Args:
+        tokens (torch.Tensor): ``[B, L, D]``.
+        noise (torch.Tensor): ``[B, L]``; lower values are kept.
+        mask_ratio (float): Fraction of tokens to drop.
+
+    Returns:
+        tuple: ``visible`` ``[B, L_keep, D]`` (in order of increasing noise),
+        ``mask`` ``[B, L]`` (1 = dropped, in the original token order) and
+        ``ids_restore`` ``[B, L]`` (un-shuffles ``[visible; dropped]``).
+    """
+    batch, length, dim = tokens.shape
+    num_keep = int(length * (1 - mask_ratio))
+    ids_shuffle = torch.argsort(noise, dim=1)  # ascending: small is kept
+    ids_restore = torch.argsort(ids_shuffle, dim=1)
+    ids_keep = ids_shuffle[:, :num_keep]  # [B, L_keep]
+    visible = torch.gather(
+        tokens, 1, ids_keep.unsqueeze(-1).expand(-1, -1, dim))
+    mask = torch.ones(batch, length, device=tokens.device)
+    mask[:, :num_keep] = 0
+    mask = torch.gather(mask, 1, ids_restore)  # [B, L], 1 = dropped
+    return visible, mask, ids_restore
+
+
+def structured_noise(noise: torch.Tensor, grid: Tuple[int, int],
+                     mask_ratio: float, mode: str,
+                     generator: Optional[torch.Generator] = None
+                     ) -> torch.Tensor:
+    """Raise the noise of whole time columns / frequency rows above 1.
+
+    Tokens whose noise is above every uniform draw are dropped first, so the
+    chosen stripes are always masked and the remaining budget is random (the
+    reference's ``random_masking_structured``).
+
+    Args:
+        noise (torch.Tensor): ``[B, rows * cols]`` uniform noise.
+        grid (tuple[int, int]): ``(rows, cols)`` = (frequency, time) patches.
+        mask_ratio (float): Fraction of tokens to drop.
+        mode (str): ``'time'`` (whole time columns), ``'freq'`` (whole
+            frequency rows) or ``'tf'`` (70 % of each budget in both).
+        generator (torch.Generator, optional): For the stripe choice.
+            Defaults to None (the global generator).
+
+    Returns:
+        torch.Tensor: The modified noise, ``[B, rows * cols]``.
+    """
+    rows, cols = grid
+    batch = noise.shape[0]
+    noise = noise.reshape(batch, rows, cols).clone()
+    if mode == 'time':
+        num_cols, num_rows = int(cols * mask_ratio), 0
+    elif mode == 'freq':
+        num_cols, num_rows = 0, int(rows * mask_ratio)
+    elif mode == 'tf':
+        num_cols = int(cols * mask_ratio * 0.7)
+        num_rows = int(rows * mask_ratio * 0.7)
+    else:
+        raise ValueError(f'mask mode must be one of {MASK_MODES}, '
+                         f'got {mode!r}')
+    # A random subset per sample: the first k of a random permutation.
+    if num_cols:
+        picks = torch.rand(batch, cols, generator=generator,
+                           device=noise.device).argsort(1)[:, :num_cols]
+        column_hit = torch.zeros(batch, cols, dtype=torch.bool,
+                                 device=noise.device)
+        column_hit.scatter_(1, picks, True)
+        noise = noise.masked_fill(column_hit[:, None, :], 1.1)
+    if num_rows:
+        picks = torch.rand(batch, rows, generator=generator,
+                           device=noise.device).argsort(1)[:, :num_rows]
+        row_hit = torch.zeros(batch, rows, dtype=torch.bool,
+                              device=noise.device)
+        row_hit.scatter_(1, picks, True)
+        noise = noise.masked_fill(row_hit[:, :, None], 1.1)
+    return noise.reshape(batch, rows * cols)

@@ -1,0 +1,152 @@
+"""The CAV-MAE transformer block: one set of weights, three sets of norms."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# Which LayerNorm pair a block uses for each kind of input sequence.
+_NORM_SUFFIX = {None: '', 'joint': '', 'a': '_a', 'v': '_v'}
+
+
+class Attention(nn.Module):
+    """Multi-head softmax self-attention with one ``qkv`` projection.
+
+    Args:
+        dim (int): Token channels.
+        num_heads (int): Attention heads.
+        qkv_bias (bool): Bias in the ``qkv`` projection. Defaults to True.
+        fused (bool): Use ``F.scaled_dot_product_attention`` (the fast
+            path); False runs the explicit softmax formula of the reference.
+            Defaults to True.
+    """
+
+    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True,
+                 fused: bool = True) -> None:
+        super().__init__()
+        assert dim % num_heads == 0, \
+            f'dim {dim} is not divisible by num_heads {num_heads}'
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.scale = self.head_dim**-0.5
+        self.fused = fused
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, dim = x.shape
+        qkv = self.qkv(x).reshape(batch, length, 3, self.num_heads,
+                                  self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)  # each [B, heads, L, head_dim]
+        if self.fused:
+            x = F.scaled_dot_product_attention(q, k, v)
+        else:
+            attn = (q * self.scale) @ k.transpose(-2, -1)  # [B, h, L, L]
+            x = attn.softmax(dim=-1) @ v
+        x = x.transpose(1, 2).reshape(batch, length, dim)
+        return self.proj(x)
+
+
+class Mlp(nn.Module):
+    """``fc1`` → exact GELU → ``fc2``."""
+
+    def __init__(self, dim: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden_dim)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class DropPath(nn.Module):
+    """Stochastic depth per sample (identity when ``drop_prob == 0``)."""
+
+    def __init__(self, drop_prob: float = 0.) -> None:
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.drop_prob == 0. or not self.training:
+            return x
+        keep = 1 - self.drop_prob
+        shape = (x.shape[0], ) + (1, ) * (x.ndim - 1)
+        return x * x.new_empty(shape).bernoulli_(keep) / keep
+
+
+class CAVMAEBlock(nn.Module):
+    """Pre-norm transformer block with per-modality LayerNorms.
+
+    ``x = x + attn(norm1(x)); x = x + mlp(norm2(x))`` where the norm pair is
+    ``norm1/norm2`` for a joint audio-visual sequence, ``norm1_a/norm2_a``
+    for audio alone and ``norm1_v/norm2_v`` for visual alone; attention and
+    MLP weights are shared by all three.
+
+    The reference stores all three pairs in every block, including the
+    modality-specific and decoder blocks that only ever use ``norm1/norm2``.
+    We keep them so reference checkpoints load key for key, but freeze them
+    where ``modality_norms=False`` so that they receive no updates and DDP
+    does not wait for their gradients.
+
+    Args:
+        dim (int): Token channels.
+        num_heads (int): Attention heads.
+        mlp_ratio (float): MLP hidden size / dim. Defaults to 4.
+        qkv_bias (bool): Defaults to True.
+        drop_path (float): Stochastic depth rate. Defaults to 0.
+        norm_eps (float): LayerNorm eps. Defaults to 1e-5 (PyTorch's).
+        modality_norms (bool): Whether the ``_a``/``_v`` norms are used
+            (and trainable). Defaults to True.
+        fused_attn (bool): See :class:`Attention`. Defaults to True.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 mlp_ratio: float = 4.,
+                 qkv_bias: bool = True,
+                 drop_path: float = 0.,
+                 norm_eps: float = 1e-5,
+                 modality_norms: bool = True,
+                 fused_attn: bool = True) -> None:
+        super().__init__()
+        self.modality_norms = modality_norms
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
+        self.norm1_a = nn.LayerNorm(dim, eps=norm_eps)
+        self.norm1_v = nn.LayerNorm(dim, eps=norm_eps)
+        self.attn = Attention(dim, num_heads, qkv_bias, fused=fused_attn)
+        self.drop_path = DropPath(drop_path)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
+        self.norm2_a = nn.LayerNorm(dim, eps=norm_eps)
+        self.norm2_v = nn.LayerNorm(dim, eps=norm_eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        if not modality_norms:
+            for norm in (self.norm1_a, self.norm1_v, self.norm2_a,
+                         self.norm2_v):
+                norm.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor,
+                modality: Optional[str] = None) -> torch.Tensor:
+        """Args: x ``[B, L, dim]``; modality ``None``/``'joint'``, ``'a'``
+        or ``'v'`` selects the norm pair."""
+        suffix = _NORM_SUFFIX[modality]
+        if suffix and not self.modality_norms:
+            raise ValueError('this block was built with modality_norms=False')
+        norm1 = getattr(self, 'norm1' + suffix)
+        norm2 = getattr(self, 'norm2' + suffix)
+        x = x + self.drop_path(self.attn(norm1(x)))
+        x = x + self.drop_path(self.mlp(norm2(x)))
+        return x
+
+
+def init_linear_and_norm(module: nn.Module) -> None:
+    """The reference initialization: Xavier-uniform Linear with zero bias,
+    LayerNorm weight 1 / bias 0."""
+    if isinstance(module, nn.Linear):
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
