@@ -6,6 +6,9 @@ Importing this package registers its modules in MMAction2's registries
 ``custom_imports = dict(imports=['cavmae_mm'], allow_failed_imports=False)``.
 """
 from .version import __version__
+from .utils.mmengine_compat import patch_config_base_resolution
+
+patch_config_base_resolution()
 from . import models  # noqa: F401,E402
 from . import datasets  # noqa: F401,E402
 from . import evaluation  # noqa: F401,E402
