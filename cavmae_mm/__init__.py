@@ -13,5 +13,7 @@ from . import models  # noqa: F401,E402
 from . import datasets  # noqa: F401,E402
 from . import evaluation  # noqa: F401,E402
 from . import engine  # noqa: F401,E402
+# Allows exactly the MMEngine checkpoint types torch's weights_only needs.
+from . import utils  # noqa: F401,E402
 
 __all__ = ['__version__']
