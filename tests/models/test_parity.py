@@ -139,3 +139,17 @@ def test_loss_weights_scale_and_zero_weights_skip():
     assert losses['loss_mae_a'].item() == 0 and losses['loss_c'] > 0
     with pytest.raises(ValueError, match='decoder'):
         build('cavmae_tiny_pretrain', neck=None)
+
+
+def test_auto_attention_picks_explicit_path_under_cpu_bf16():
+    from cavmae_mm.models.utils.transformer import Attention
+    attn = Attention(64, 4)  # fused='auto'
+    x = torch.randn(2, 10, 64)
+    assert attn._use_fused(x)
+    assert not attn._use_fused(x.bfloat16())
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert not attn._use_fused(x)
+    # Both paths compute the same attention.
+    explicit = Attention(64, 4, fused=False)
+    explicit.load_state_dict(attn.state_dict())
+    assert_close(attn(x), explicit(x))

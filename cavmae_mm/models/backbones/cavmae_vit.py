@@ -1,5 +1,5 @@
 """The CAV-MAE audio-visual encoder (SPEC §3)."""
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -97,8 +97,9 @@ class CAVMAEViT(BaseModule):
         drop_path_rate (float): Stochastic depth, linear over depth.
             Defaults to 0.
         norm_eps (float): LayerNorm eps. Defaults to 1e-5.
-        fused_attn (bool): Use ``scaled_dot_product_attention``.
-            Defaults to True.
+        fused_attn (bool | str): ``scaled_dot_product_attention`` (True),
+            the explicit formula (False) or ``'auto'`` (see
+            :class:`Attention`). Defaults to ``'auto'``.
         with_cp (bool): Activation checkpointing per block (less memory, more
             compute). Defaults to False.
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
@@ -120,7 +121,7 @@ class CAVMAEViT(BaseModule):
                  trainable_pos_embed: bool = False,
                  drop_path_rate: float = 0.,
                  norm_eps: float = 1e-5,
-                 fused_attn: bool = True,
+                 fused_attn: Union[bool, str] = 'auto',
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)

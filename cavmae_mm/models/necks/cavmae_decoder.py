@@ -1,5 +1,5 @@
 """The CAV-MAE pre-training decoder (SPEC §4)."""
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -55,7 +55,8 @@ class CAVMAEPretrainDecoder(BaseModule):
         decoder_num_heads (int): Defaults to 16.
         mlp_ratio (float): Defaults to 4.
         norm_eps (float): Defaults to 1e-5.
-        fused_attn (bool): Defaults to True.
+        fused_attn (bool | str): See :class:`Attention`.
+            Defaults to ``'auto'``.
         init_cfg (dict, optional): Defaults to None.
     """
 
@@ -70,7 +71,7 @@ class CAVMAEPretrainDecoder(BaseModule):
                  decoder_num_heads: int = 16,
                  mlp_ratio: float = 4.,
                  norm_eps: float = 1e-5,
-                 fused_attn: bool = True,
+                 fused_attn: Union[bool, str] = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.grid_a = tuple(grid_a)

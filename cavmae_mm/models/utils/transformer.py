@@ -1,5 +1,5 @@
 """The CAV-MAE transformer block: one set of weights, three sets of norms."""
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
@@ -16,13 +16,16 @@ class Attention(nn.Module):
         dim (int): Token channels.
         num_heads (int): Attention heads.
         qkv_bias (bool): Bias in the ``qkv`` projection. Defaults to True.
-        fused (bool): Use ``F.scaled_dot_product_attention`` (the fast
-            path); False runs the explicit softmax formula of the reference.
-            Defaults to True.
+        fused (bool | str): True: ``F.scaled_dot_product_attention``;
+            False: the explicit softmax formula of the reference; ``'auto'``:
+            the explicit formula under CPU bfloat16 (PyTorch's CPU flash
+            kernel is 1.3-7x slower there, most of all in backward, measured
+            with torch 2.9 on AVX512-BF16) and the fused kernel otherwise.
+            Defaults to ``'auto'``.
     """
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True,
-                 fused: bool = True) -> None:
+                 fused: Union[bool, str] = 'auto') -> None:
         super().__init__()
         assert dim % num_heads == 0, \
             f'dim {dim} is not divisible by num_heads {num_heads}'
@@ -33,12 +36,22 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
+    def _use_fused(self, x: torch.Tensor) -> bool:
+        if self.fused != 'auto':
+            return bool(self.fused)
+        if x.device.type != 'cpu':
+            return True
+        cpu_bf16 = x.dtype == torch.bfloat16 or (
+            torch.is_autocast_cpu_enabled()
+            and torch.get_autocast_cpu_dtype() == torch.bfloat16)
+        return not cpu_bf16
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, length, dim = x.shape
         qkv = self.qkv(x).reshape(batch, length, 3, self.num_heads,
                                   self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # each [B, heads, L, head_dim]
-        if self.fused:
+        if self._use_fused(x):
             x = F.scaled_dot_product_attention(q, k, v)
         else:
             attn = (q * self.scale) @ k.transpose(-2, -1)  # [B, h, L, L]
@@ -98,7 +111,8 @@ class CAVMAEBlock(nn.Module):
         norm_eps (float): LayerNorm eps. Defaults to 1e-5 (PyTorch's).
         modality_norms (bool): Whether the ``_a``/``_v`` norms are used
             (and trainable). Defaults to True.
-        fused_attn (bool): See :class:`Attention`. Defaults to True.
+        fused_attn (bool | str): See :class:`Attention`.
+            Defaults to ``'auto'``.
     """
 
     def __init__(self,
@@ -109,7 +123,7 @@ class CAVMAEBlock(nn.Module):
                  drop_path: float = 0.,
                  norm_eps: float = 1e-5,
                  modality_norms: bool = True,
-                 fused_attn: bool = True) -> None:
+                 fused_attn: Union[bool, str] = 'auto') -> None:
         super().__init__()
         self.modality_norms = modality_norms
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
