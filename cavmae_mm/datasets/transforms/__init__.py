@@ -1,0 +1,12 @@
+"""Data transforms, registered in MMAction2's ``TRANSFORMS``."""
+from .audio import FbankNoise, KaldiFbank, NormalizeFbank, SpecAugment
+from .labels import LabelSmoothing
+from .loading import LoadAudioWaveform, LoadAVFrames, SampleAVFrames
+from .mixup import AVMixup
+from .processing import AVResize
+
+__all__ = [
+    'LoadAudioWaveform', 'SampleAVFrames', 'LoadAVFrames', 'KaldiFbank',
+    'SpecAugment', 'NormalizeFbank', 'FbankNoise', 'AVMixup',
+    'LabelSmoothing', 'AVResize'
+]

@@ -1,0 +1,256 @@
+"""Loading transforms: the waveform and the frames of one clip."""
+import logging
+import random
+from typing import Dict, Optional, Union
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
+
+from mmaction.registry import TRANSFORMS
+from ..av_io import (NUM_FRAME_POSITIONS, TARGET_SAMPLE_RATE, AVDataError,
+                     is_silent, read_audio, read_frame_jpegs,
+                     read_video_frames)
+
+_SILENCE_POLICIES = ('keep', 'warn', 'error')
+_warned_silent_files = set()  # per process: warn once per file
+
+
+@TRANSFORMS.register_module()
+class LoadAudioWaveform(BaseTransform):
+    """Load one channel of a clip's audio at 16 kHz.
+
+    Reads ``audio_path`` (a wav/flac, e.g. the reference's pre-extracted
+    16 kHz mono wav) when present, otherwise the audio track of
+    ``filename`` (a video). Any input rate and channel count: the
+    ``channel``-th channel is kept and resampled with libswresample, as the
+    reference's ``ffmpeg -ar 16000`` + ``sox remix 1`` did offline. Short and
+    long clips load as they are (``KaldiFbank`` pads/cuts the spectrogram).
+
+    Required Keys:
+
+        - audio_path (str, optional): audio file.
+        - filename (str, optional): video file, used without ``audio_path``.
+
+    Added Keys:
+
+        - waveform (np.ndarray): float32 ``[N]`` at ``sample_rate``.
+        - sample_rate (int)
+        - audio_duration (float): seconds.
+        - orig_sample_rate (int)
+        - orig_num_channels (int)
+
+    Args:
+        sample_rate (int): Output sample rate. Defaults to 16000.
+        channel (int): Channel to keep. Defaults to 0 (the first).
+        min_duration (float): Shorter audio raises ``AVDataError``; the
+            default is one 25 ms fbank window, the least that gives a
+            spectrogram. Defaults to 0.025.
+        silence (str): What to do with an all-silent clip (peak below
+            ``silence_threshold``): ``'keep'`` it, ``'warn'`` once per file
+            and keep it, or raise (``'error'``). Its fbank is the correct,
+            constant spectrogram of silence. Defaults to ``'warn'``.
+        silence_threshold (float): Peak amplitude of silence (-80 dBFS).
+            Defaults to 1e-4.
+    """
+
+    def __init__(self,
+                 sample_rate: int = TARGET_SAMPLE_RATE,
+                 channel: int = 0,
+                 min_duration: float = 0.025,
+                 silence: str = 'warn',
+                 silence_threshold: float = 1e-4) -> None:
+        if silence not in _SILENCE_POLICIES:
+            raise ValueError(f'silence must be one of {_SILENCE_POLICIES}, '
+                             f'got {silence!r}')
+        self.sample_rate = sample_rate
+        self.channel = channel
+        self.min_duration = min_duration
+        self.silence = silence
+        self.silence_threshold = silence_threshold
+
+    def transform(self, results: Dict) -> Dict:
+        """Load the waveform.
+
+        Args:
+            results (dict): The result dict.
+
+        Returns:
+            dict: The result dict with the waveform added.
+        """
+        path = results.get('audio_path') or results.get('filename')
+        if not path:
+            raise KeyError('LoadAudioWaveform needs `audio_path` or '
+                           '`filename` in the results')
+        waveform, info = read_audio(path, self.sample_rate, self.channel)
+        duration = waveform.shape[0] / self.sample_rate
+        if duration < self.min_duration:
+            raise AVDataError(
+                path, f'audio too short ({duration:.3f} s < '
+                f'{self.min_duration} s)')
+        if self.silence != 'keep' and is_silent(waveform,
+                                                self.silence_threshold):
+            if self.silence == 'error':
+                raise AVDataError(path, 'silent audio')
+            if path not in _warned_silent_files:
+                _warned_silent_files.add(path)
+                print_log(
+                    f'Silent audio (peak < {self.silence_threshold}), '
+                    f'kept as is: {path}',
+                    logger='current',
+                    level=logging.WARNING)
+        results['waveform'] = waveform
+        results['sample_rate'] = self.sample_rate
+        results['audio_duration'] = duration
+        results['orig_sample_rate'] = info['orig_sample_rate']
+        results['orig_num_channels'] = info['num_channels']
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}('
+                f'sample_rate={self.sample_rate}, channel={self.channel}, '
+                f'min_duration={self.min_duration}, '
+                f'silence={self.silence!r}, '
+                f'silence_threshold={self.silence_threshold})')
+
+
+@TRANSFORMS.register_module()
+class SampleAVFrames(BaseTransform):
+    """Choose which of the reference's 10 frame positions to use.
+
+    Position ``i`` is frame ``int(i * min(frame_count, int(10 * fps)) / 10)``
+    of the video (resolved by :class:`LoadAVFrames`); pre-extracted frames
+    are stored per position as ``frame_<i>/<video_id>.jpg``.
+
+    Required Keys:
+
+        - (none)
+
+    Added Keys:
+
+        - frame_positions (np.ndarray): int64 ``[V]``.
+        - num_positions (int)
+
+    Args:
+        mode (str | int): ``'random'`` (one uniformly random position, the
+            reference's training), ``'middle'`` (position
+            ``num_positions // 2`` = 5, its evaluation), ``'all'`` (every
+            position, for the multi-frame ensemble) or a fixed position.
+            Defaults to ``'random'``.
+        num_positions (int): Positions per clip. Defaults to 10.
+    """
+
+    def __init__(self,
+                 mode: Union[str, int] = 'random',
+                 num_positions: int = NUM_FRAME_POSITIONS) -> None:
+        if isinstance(mode, str):
+            if mode not in ('random', 'middle', 'all'):
+                raise ValueError(
+                    f"mode must be 'random', 'middle', 'all' or an int, "
+                    f'got {mode!r}')
+        elif not 0 <= int(mode) < num_positions:
+            raise ValueError(f'frame position {mode} not in '
+                             f'[0, {num_positions})')
+        self.mode = mode
+        self.num_positions = num_positions
+
+    def transform(self, results: Dict) -> Dict:
+        """Choose the positions.
+
+        Args:
+            results (dict): The result dict.
+
+        Returns:
+            dict: The result dict with ``frame_positions``.
+        """
+        if self.mode == 'random':
+            positions = [random.randint(0, self.num_positions - 1)]
+        elif self.mode == 'middle':
+            positions = [self.num_positions // 2]
+        elif self.mode == 'all':
+            positions = list(range(self.num_positions))
+        else:
+            positions = [int(self.mode)]
+        results['frame_positions'] = np.array(positions, dtype=np.int64)
+        results['num_positions'] = self.num_positions
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(mode={self.mode!r}, '
+                f'num_positions={self.num_positions})')
+
+
+@TRANSFORMS.register_module()
+class LoadAVFrames(BaseTransform):
+    """Load the chosen frames, from pre-extracted JPEGs or from the video.
+
+    With ``frame_dir`` (the reference's ``video_path``) the frames are
+    ``<frame_dir>/frame_<i>/<video_id>.jpg`` read with PIL as RGB, a missing
+    one replaced by the nearest lower position (the reference's fall-back).
+    Otherwise ``filename`` is decoded with PyAV at the reference's frame
+    indices (see :func:`~cavmae_mm.datasets.av_io.read_video_frames`).
+    Grayscale input becomes 3-channel RGB; any size or orientation is kept
+    (resize and crop come next).
+
+    Required Keys:
+
+        - frame_positions
+        - num_positions (optional)
+        - frame_dir and video_id, or filename
+
+    Added Keys:
+
+        - imgs (list[np.ndarray]): RGB uint8 ``[H, W, 3]`` per position.
+        - img_shape (tuple[int, int]): ``(H, W)``.
+        - original_shape (tuple[int, int])
+        - frame_inds (np.ndarray): positions read (JPEG) or frame indices
+          decoded (video), int64 ``[V]``.
+        - num_clips, clip_len (int): 1 and ``V``, for ``FormatShape``.
+
+    Args:
+        decode_threads (int): Video decoder threads; 1 inside data loader
+            workers, 0 lets FFmpeg choose. Defaults to 1.
+    """
+
+    def __init__(self, decode_threads: int = 1) -> None:
+        self.decode_threads = decode_threads
+
+    def transform(self, results: Dict) -> Dict:
+        """Load the frames.
+
+        Args:
+            results (dict): The result dict.
+
+        Returns:
+            dict: The result dict with ``imgs``.
+        """
+        positions = [int(p) for p in results['frame_positions']]
+        num_positions = results.get('num_positions', NUM_FRAME_POSITIONS)
+        frame_dir: Optional[str] = results.get('frame_dir')
+        if frame_dir:
+            imgs, used = read_frame_jpegs(frame_dir, results['video_id'],
+                                          positions)
+        elif results.get('filename'):
+            imgs, used, _ = read_video_frames(
+                results['filename'],
+                positions,
+                num_positions=num_positions,
+                threads=self.decode_threads)
+        else:
+            raise KeyError('LoadAVFrames needs `frame_dir` + `video_id` or '
+                           '`filename` in the results')
+        shapes = {img.shape for img in imgs}
+        if len(shapes) != 1:
+            raise AVDataError(frame_dir or results['filename'],
+                              f'frames of different sizes {sorted(shapes)}')
+        results['imgs'] = imgs
+        results['img_shape'] = imgs[0].shape[:2]
+        results['original_shape'] = imgs[0].shape[:2]
+        results['frame_inds'] = np.array(used, dtype=np.int64)
+        results['num_clips'] = 1
+        results['clip_len'] = len(imgs)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}('
+                f'decode_threads={self.decode_threads})')
