@@ -474,6 +474,12 @@ def add_data_command(subparsers):
     parser.set_defaults(func=run_data)
 
 
+# --------------------------------------------- train / infer / retrieval
+
+# The model and metric benchmarks live in the package (cavmae_mm.benchmark).
+from cavmae_mm.benchmark.commands import (  # noqa: E402
+    add_infer_command, add_retrieval_metric_command, add_train_command)
+
 # ------------------------------------------------------------------ main
 
 
@@ -484,12 +490,16 @@ def build_parser():
     subparsers = parser.add_subparsers(
         dest='command', required=True, metavar='COMMAND')
     add_data_command(subparsers)
+    add_train_command(subparsers)
+    add_infer_command(subparsers)
+    add_retrieval_metric_command(subparsers)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    args.func(args)
+    return 0
 
 
 if __name__ == '__main__':

@@ -15,7 +15,7 @@ from ..utils.transformer import CAVMAEBlock, init_linear_and_norm
 MODES = ('multimodal', 'audioonly', 'videoonly', 'missingaudioonly',
          'missingvideoonly')
 # What each inference mode needs in its input.
-_REQUIRED = {
+MODE_INPUTS = {
     'multimodal': ('audio', 'imgs'),
     'audioonly': ('audio', ),
     'videoonly': ('imgs', ),
@@ -275,7 +275,7 @@ class CAVMAEViT(BaseModule):
         if mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
         given = {'audio': audio, 'imgs': imgs}
-        missing = [k for k in _REQUIRED[mode] if given[k] is None]
+        missing = [k for k in MODE_INPUTS[mode] if given[k] is None]
         if missing:
             raise ValueError(f'mode {mode!r} needs input(s) {missing}')
 

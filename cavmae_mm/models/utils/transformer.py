@@ -42,8 +42,8 @@ class Attention(nn.Module):
         if x.device.type != 'cpu':
             return True
         cpu_bf16 = x.dtype == torch.bfloat16 or (
-            torch.is_autocast_cpu_enabled()
-            and torch.get_autocast_cpu_dtype() == torch.bfloat16)
+            torch.is_autocast_enabled('cpu')
+            and torch.get_autocast_dtype('cpu') == torch.bfloat16)
         return not cpu_bf16
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

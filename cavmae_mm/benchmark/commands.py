@@ -1,0 +1,226 @@
+"""The ``train``, ``infer`` and ``retrieval-metric`` sub-commands of
+``tools/benchmark.py``."""
+import argparse
+import copy
+import gc
+import json
+import platform
+from typing import Dict, List, Optional
+
+import torch
+
+from .measure import (Measurement, count_flops, matmul_peak, median_time,
+                      peak_memory)
+from .model_cases import (IMPLS, INFER_MODES, MODEL_CASES, build_case_model,
+                          run_model_case)
+
+DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
+# (case, dtype) -> (what, threshold): the issue's targets for this machine.
+TARGETS = {
+    ('pretrain', 'bf16'): [('mfu', 0.5), ('speedup', 2.0)],
+    ('pretrain', 'fp32'): [('speedup', 1.2)],
+    ('infer-multimodal', 'bf16'): [('mfu', 0.6)],
+}
+
+
+def _machine() -> dict:
+    info = dict(python=platform.python_version(), torch=torch.__version__,
+                threads=torch.get_num_threads(),
+                processor=platform.processor() or platform.machine())
+    if torch.cuda.is_available():
+        info['gpu'] = torch.cuda.get_device_name()
+    return info
+
+
+def measure_cases(cases: List[str], args) -> List[Measurement]:
+    """Measure each case for each dtype, the two implementations
+    interleaved round by round so machine noise hits both alike."""
+    results = []
+    models: Dict[str, torch.nn.Module] = {}
+    peaks = {dtype: matmul_peak(DTYPES[dtype], args.device)
+             for dtype in args.dtype}
+    for case in cases:
+        kind = MODEL_CASES[case][0]
+        if kind not in models:
+            models.clear()
+            gc.collect()
+            models[kind] = build_case_model(args.arch, kind, args.device)
+        model = models[kind]
+        for dtype in args.dtype:
+            # Training changes the weights: each implementation trains its
+            # own copy, so neither sees the other's updates.
+            training = MODEL_CASES[case][1] == 'train'
+            steps = {impl: run_model_case(
+                copy.deepcopy(model) if training else model, case, impl,
+                dtype, args.batch, args.device) for impl in args.impl}
+            rows = {impl: Measurement(case, args.device, dtype, impl,
+                                      args.batch, peak_flops=peaks[dtype])
+                    for impl in args.impl}
+            for impl in args.impl:  # warm-up, FLOPs and peak memory
+                median_time(steps[impl], args.device, 0, args.warmup)
+                rows[impl].flops = count_flops(steps[impl])
+                with peak_memory(args.device) as memory:
+                    steps[impl]()
+                rows[impl].peak_memory_mb = memory['peak_mb']
+            for _ in range(args.iters):
+                for impl in args.impl:
+                    rows[impl].seconds += median_time(
+                        steps[impl], args.device, 1, 0)
+            if 'fast' in rows and 'reference' in rows:
+                rows['fast'].extra['speedup'] = (
+                    rows['reference'].median_s / rows['fast'].median_s)
+            results += rows.values()
+            del steps
+            gc.collect()
+    return results
+
+
+def check_targets(results: List[Measurement]) -> List[dict]:
+    checks = []
+    by_key = {(r.name, r.dtype, r.impl): r for r in results}
+    for (case, dtype), targets in TARGETS.items():
+        fast = by_key.get((case, dtype, 'fast'))
+        if fast is None:
+            continue
+        for what, threshold in targets:
+            value = fast.mfu if what == 'mfu' else fast.extra.get(what)
+            if value is None:
+                continue
+            checks.append(dict(case=case, dtype=dtype, metric=what,
+                               value=value, target=threshold,
+                               met=value >= threshold))
+    fast = by_key.get(('pretrain', 'fp32', 'fast')) or by_key.get(
+        ('pretrain', 'bf16', 'fast'))
+    if fast is not None:
+        ref = by_key[(fast.name, fast.dtype, 'reference')] if (
+            fast.name, fast.dtype, 'reference') in by_key else None
+        if ref is not None and fast.batch == 8:
+            checks.append(dict(case='pretrain', dtype=fast.dtype,
+                               metric='peak_memory_mb',
+                               value=fast.peak_memory_mb,
+                               target=f'< {ref.peak_memory_mb:.0f}',
+                               met=fast.peak_memory_mb < ref.peak_memory_mb))
+    return checks
+
+
+def print_table(results: List[Measurement], checks: List[dict]) -> None:
+    print(f'{"case":22s} {"dtype":5s} {"impl":9s} {"samples/s":>9s} '
+          f'{"median s":>8s} {"GFLOP/smp":>9s} {"MFU":>6s} '
+          f'{"peak MB":>8s} {"speed-up":>8s}')
+    for r in results:
+        gflop = r.flops / r.batch / 1e9 if r.flops else float('nan')
+        mfu = f'{100 * r.mfu:5.1f}%' if r.mfu is not None else '   n/a'
+        speedup = r.extra.get('speedup')
+        speedup = f'{speedup:7.2f}x' if speedup else ''
+        print(f'{r.name:22s} {r.dtype:5s} {r.impl:9s} '
+              f'{r.samples_per_s:9.3f} {r.median_s:8.3f} {gflop:9.1f} '
+              f'{mfu} {r.peak_memory_mb or 0:8.0f} {speedup:>8s}')
+    for check in checks:
+        value = check['value']
+        shown = f'{100 * value:.1f}%' if check['metric'] == 'mfu' else (
+            f'{value:.2f}')
+        print(f'target {check["case"]} {check["dtype"]} {check["metric"]}: '
+              f'{shown} (target {check["target"]}) -> '
+              f'{"MET" if check["met"] else "NOT MET"}')
+
+
+def _write_json(path: Optional[str], payload: dict) -> None:
+    if path:
+        with open(path, 'w') as f:
+            json.dump(payload, f, indent=2)
+        print(f'wrote {path}')
+
+
+def run_models(args, cases: List[str]) -> dict:
+    torch.manual_seed(0)
+    results = measure_cases(cases, args)
+    checks = check_targets(results)
+    peaks = {r.dtype: r.peak_flops for r in results}
+    print(f'matmul peak: ' + ', '.join(
+        f'{dtype} {peak / 1e9:.0f} GFLOP/s' for dtype, peak in peaks.items()))
+    print_table(results, checks)
+    payload = dict(machine=_machine(), args=vars(args).copy(),
+                   matmul_peak_flops=peaks,
+                   results=[r.to_dict() for r in results], targets=checks)
+    payload['args'].pop('func', None)
+    _write_json(args.output, payload)
+    return payload
+
+
+def run_train(args) -> dict:
+    return run_models(args, [f for f in args.cases])
+
+
+def run_infer(args) -> dict:
+    return run_models(args, [f for f in args.cases])
+
+
+def run_retrieval_metric(args) -> dict:
+    from ..evaluation.functional.retrieval import (recall_and_median_rank,
+                                                   retrieval_ranks)
+    gen = torch.Generator().manual_seed(0)
+    audio = torch.randn(args.size, args.dim, generator=gen)
+    visual = audio + 0.5 * torch.randn(args.size, args.dim, generator=gen)
+
+    def both_directions():
+        return (recall_and_median_rank(retrieval_ranks(audio, visual)),
+                recall_and_median_rank(retrieval_ranks(visual, audio)))
+
+    times = median_time(both_directions, 'cpu', args.iters, 1)
+    median = sorted(times)[len(times) // 2]
+    a2v, v2a = both_directions()
+    print(f'retrieval metric, {args.size} x {args.size} pairs, both '
+          f'directions: median {median * 1e3:.1f} ms (target < 1000 ms) -> '
+          f'{"MET" if median < 1 else "NOT MET"}; A->V {a2v}, V->A {v2a}')
+    payload = dict(machine=_machine(), size=args.size, dim=args.dim,
+                   seconds=times, median_s=median, target_s=1.0,
+                   met=median < 1, a2v=a2v, v2a=v2a)
+    _write_json(args.output, payload)
+    return payload
+
+
+def _model_args(parser: argparse.ArgumentParser, cases: List[str],
+                default_cases: List[str], batch: int) -> None:
+    parser.add_argument('--cases', nargs='+', choices=cases,
+                        default=default_cases)
+    parser.add_argument('--arch', choices=('base', 'tiny'), default='base',
+                        help='ViT-B (default) or the tiny test model')
+    parser.add_argument('--batch', type=int, default=batch)
+    parser.add_argument('--dtype', nargs='+', choices=tuple(DTYPES),
+                        default=['fp32', 'bf16'])
+    parser.add_argument('--impl', nargs='+', choices=IMPLS,
+                        default=list(IMPLS))
+    parser.add_argument('--device', default='cuda' if
+                        torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--iters', type=int, default=3,
+                        help='timed runs per implementation (median)')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--output', help='write the results as JSON here')
+
+
+def add_train_command(subparsers) -> None:
+    parser = subparsers.add_parser(
+        'train', help='pre-training / fine-tuning step speed, MFU, memory')
+    _model_args(parser, ['pretrain', 'finetune'], ['pretrain', 'finetune'],
+                batch=4)
+    parser.set_defaults(func=run_train)
+
+
+def add_infer_command(subparsers) -> None:
+    parser = subparsers.add_parser(
+        'infer', help='forward speed of each inference mode and of the '
+        'retrieval embeddings')
+    cases = [f'infer-{m}' for m in INFER_MODES] + ['infer-retrieval']
+    _model_args(parser, cases, cases, batch=4)
+    parser.set_defaults(func=run_infer)
+
+
+def add_retrieval_metric_command(subparsers) -> None:
+    parser = subparsers.add_parser(
+        'retrieval-metric', help='R@1/5/10 + MdR over N x N pairs, both '
+        'directions')
+    parser.add_argument('--size', type=int, default=2000)
+    parser.add_argument('--dim', type=int, default=768)
+    parser.add_argument('--iters', type=int, default=5)
+    parser.add_argument('--output', help='write the results as JSON here')
+    parser.set_defaults(func=run_retrieval_metric)

@@ -1,0 +1,141 @@
+"""Training steps and forward passes of CAV-MAE as benchmark cases.
+
+Two implementations of the same model run side by side in one process:
+
+* ``fast`` (the project's defaults): attention ``fused='auto'``
+  (``scaled_dot_product_attention``, or the explicit formula where that is
+  faster: CPU bfloat16), the single-kernel ``Adam(fused=True)``;
+* ``reference``: the reference implementation's eager style: explicit
+  softmax attention everywhere and PyTorch's default Adam.
+
+Mixed precision goes through the project's ``MixedPrecisionOptimWrapper``
+(what ``--amp`` selects) and the step through MMEngine's
+``BaseModel.train_step``, i.e. the runner's own path.
+"""
+from typing import Callable, Dict, Tuple
+
+import torch
+from mmengine.optim import OptimWrapper
+from mmengine.structures import LabelData
+
+from mmaction.structures import ActionDataSample
+from ..models.utils.transformer import Attention
+
+CONFIGS = {
+    ('base', 'pretrain'): 'configs/_base_/models/cavmae_vit_base_pretrain.py',
+    ('base', 'finetune'): 'configs/_base_/models/cavmae_vit_base_finetune.py',
+    ('tiny', 'pretrain'): 'configs/_base_/models/cavmae_tiny_pretrain.py',
+    ('tiny', 'finetune'): 'configs/_base_/models/cavmae_tiny_finetune.py',
+}
+INFER_MODES = ('multimodal', 'audioonly', 'videoonly', 'missingaudioonly',
+               'missingvideoonly')
+#: case name -> (model kind, what runs)
+MODEL_CASES: Dict[str, Tuple[str, str]] = {
+    'pretrain': ('pretrain', 'train'),
+    'finetune': ('finetune', 'train'),
+    **{f'infer-{mode}': ('finetune', mode) for mode in INFER_MODES},
+    'infer-retrieval': ('pretrain', 'retrieval'),
+}
+IMPLS = ('fast', 'reference')
+
+
+def build_case_model(arch: str, kind: str, device: str,
+                     config_root: str = '.') -> torch.nn.Module:
+    """A randomly initialized ViT-B (``arch='base'``) or tiny model."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    from ..apis import init_model
+
+    # MMEngine logs one line per initialized parameter when no log file is
+    # open; keep the benchmark's output to its results.
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        return init_model(f'{config_root}/{CONFIGS[(arch, kind)]}',
+                          device=device)
+    finally:
+        logger.setLevel(level)
+
+
+def set_impl(model: torch.nn.Module, impl: str) -> None:
+    """Switch between the two implementations: the attention kernels, and
+    flushing denormal floats to zero on the CPU (the fast path, as
+    ``tools/train.py`` does; without it, fp32 steps slow down many-fold once
+    small gradients and Adam moments become subnormal)."""
+    if impl not in IMPLS:
+        raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+    torch.set_flush_denormal(impl == 'fast')
+    for module in model.modules():
+        if isinstance(module, Attention):
+            module.fused = 'auto' if impl == 'fast' else False
+
+
+def make_batch(model: torch.nn.Module, batch: int, device: str,
+               seed: int = 0) -> dict:
+    """A data-loader batch in the README's input contract."""
+    gen = torch.Generator().manual_seed(seed)
+    frames = model.backbone.audio_length
+    audio = [torch.randn(frames, 128, generator=gen) for _ in range(batch)]
+    imgs = [torch.randint(0, 256, (1, 3, 224, 224), generator=gen,
+                          dtype=torch.uint8) for _ in range(batch)]
+    samples = []
+    head = getattr(model, 'cls_head', None)
+    for _ in range(batch):
+        sample = ActionDataSample()
+        if head is not None:
+            target = torch.zeros(head.num_classes)
+            target[torch.randint(head.num_classes, (2, ),
+                                 generator=gen)] = 1
+            sample.gt_labels = LabelData(item=target)
+        samples.append(sample)
+    return dict(inputs=dict(audio=audio, imgs=imgs), data_samples=samples)
+
+
+def make_optim_wrapper(model: torch.nn.Module, impl: str,
+                       dtype: str) -> OptimWrapper:
+    """Adam with the reference's hyper-parameters (SPEC §6)."""
+    from ..engine.optimizers import MixedPrecisionOptimWrapper
+    params = [p for p in model.parameters() if p.requires_grad]
+    kwargs = dict(lr=1e-4, betas=(0.95, 0.999), weight_decay=5e-7)
+    if impl == 'fast':
+        kwargs['fused'] = True
+    optimizer = torch.optim.Adam(params, **kwargs)
+    if dtype == 'fp32':
+        return OptimWrapper(optimizer=optimizer)
+    return MixedPrecisionOptimWrapper(optimizer=optimizer, dtype='bfloat16')
+
+
+def run_model_case(model: torch.nn.Module, case: str, impl: str,
+                   dtype: str, batch: int, device: str
+                   ) -> Callable[[], object]:
+    """A zero-argument callable running one step of ``case``."""
+    kind, what = MODEL_CASES[case]
+    data = make_batch(model, batch, device)
+    if what == 'train':
+        model.train()
+        wrapper = make_optim_wrapper(model, impl, dtype)
+
+        def train_step():
+            set_impl(model, impl)
+            return model.train_step(data, wrapper)
+
+        return train_step
+
+    model.eval()
+    inputs = model.data_preprocessor(data, False)['inputs']
+    autocast = dict(device_type=device.split(':')[0],
+                    dtype=torch.bfloat16, enabled=dtype == 'bf16')
+
+    @torch.no_grad()
+    def forward():
+        set_impl(model, impl)
+        with torch.autocast(**autocast):
+            if what == 'retrieval':
+                return model.extract_embeddings(inputs)
+            return model.extract_feat(inputs, stage='head', test_mode=True,
+                                      mode=what)
+
+    return forward

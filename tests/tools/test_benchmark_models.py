@@ -1,0 +1,60 @@
+"""tools/benchmark.py train / infer / retrieval-metric on the tiny model:
+the measurements are real and complete (not their speed)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+BENCH = [sys.executable, 'tools/benchmark.py']
+
+
+def _run(args, tmp_path):
+    out = tmp_path / 'bench.json'
+    proc = subprocess.run(BENCH + args + ['--output', str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text()), proc.stdout
+
+
+@pytest.mark.slow
+def test_train_benchmark_reports_speed_mfu_memory_and_ratio(tmp_path):
+    result, stdout = _run(['train', '--arch', 'tiny', '--batch', '2',
+                           '--iters', '1', '--dtype', 'fp32', 'bf16'],
+                          tmp_path)
+    rows = {(r['name'], r['dtype'], r['impl']): r for r in result['results']}
+    assert set(rows) == {(case, dtype, impl)
+                         for case in ('pretrain', 'finetune')
+                         for dtype in ('fp32', 'bf16')
+                         for impl in ('fast', 'reference')}
+    for row in rows.values():
+        assert len(row['seconds']) == 1 and row['median_s'] > 0
+        assert row['flops'] > 0 and 0 < row['mfu'] < 1
+        assert row['peak_memory_mb'] > 100  # a whole Python process
+    for dtype in ('fp32', 'bf16'):
+        fast = rows[('pretrain', dtype, 'fast')]
+        ref = rows[('pretrain', dtype, 'reference')]
+        assert fast['extra']['speedup'] == pytest.approx(
+            ref['median_s'] / fast['median_s'])
+    assert set(result['matmul_peak_flops']) == {'fp32', 'bf16'}
+    assert any(t['metric'] == 'speedup' for t in result['targets'])
+    assert 'MFU' in stdout and 'speed-up' in stdout
+
+
+@pytest.mark.slow
+def test_infer_benchmark_covers_every_mode(tmp_path):
+    result, _ = _run(['infer', '--arch', 'tiny', '--batch', '1', '--iters',
+                      '1', '--dtype', 'bf16', '--impl', 'fast'], tmp_path)
+    names = {r['name'] for r in result['results']}
+    assert names == {'infer-multimodal', 'infer-audioonly',
+                     'infer-videoonly', 'infer-missingaudioonly',
+                     'infer-missingvideoonly', 'infer-retrieval'}
+
+
+def test_retrieval_metric_benchmark(tmp_path):
+    result, stdout = _run(['retrieval-metric', '--size', '300', '--iters',
+                           '2'], tmp_path)
+    assert result['median_s'] > 0 and len(result['seconds']) == 2
+    # Features are noisy copies of each other: retrieval is near perfect.
+    assert result['a2v']['R@1'] > 0.9 and result['v2a']['MdR'] == 1.0
+    assert 'both directions' in stdout
