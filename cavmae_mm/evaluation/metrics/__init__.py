@@ -1,0 +1,4 @@
+from .multilabel_metric import MultiLabelMetric
+from .retrieval_metric import AVRetrievalMetric
+
+__all__ = ['MultiLabelMetric', 'AVRetrievalMetric']
