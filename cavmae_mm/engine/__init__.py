@@ -1,0 +1,15 @@
+"""Training machinery registered in the OpenMMLab registries: the
+``MixedPrecisionOptimWrapper`` (AMP on CUDA and CPU), the
+``WeightAveragingHook``, the ``RandomStateHook`` (exact resume), the FSDP
+wrap policy ``cavmae_block_wrap_policy``, and CPU multi-process set-up."""
+from .distributed import setup_cpu_distributed
+from .fsdp import cavmae_block_wrap_policy
+from .hooks import RandomStateHook, WeightAveragingHook
+from .optimizers import MixedPrecisionOptimWrapper
+from .weight_averaging import StateDictAverager, average_state_dicts
+
+__all__ = [
+    'MixedPrecisionOptimWrapper', 'RandomStateHook', 'WeightAveragingHook',
+    'StateDictAverager', 'average_state_dicts', 'setup_cpu_distributed',
+    'cavmae_block_wrap_policy'
+]

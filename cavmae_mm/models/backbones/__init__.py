@@ -1,3 +1,4 @@
+from .cavmae_branch import CAVMAEAudioBranch, CAVMAEVisualBranch
 from .cavmae_vit import CAVMAEViT
 
-__all__ = ['CAVMAEViT']
+__all__ = ['CAVMAEViT', 'CAVMAEAudioBranch', 'CAVMAEVisualBranch']
