@@ -1,0 +1,85 @@
+# The CAV-MAE visual branch inside MMAction2's 2D recognizer: the stock
+# Recognizer2D and TSNHead (average consensus over frames) on top of
+# CAVMAEVisualBranch, fed by the CAV-MAE frame pipeline. Training sees one
+# random frame of the 10 per clip, evaluation all 10 (TSN-style average).
+# Tiny model, toy data set.
+#   python tools/train.py configs/mmaction_tsn_cavmae_toy.py \
+#       --cfg-options load_from=<CAV-MAE checkpoint>
+_base_ = [
+    'mmaction::_base_/default_runtime.py',
+    './_base_/datasets/toy_av.py',
+]
+custom_imports = dict(imports=['cavmae_mm'], allow_failed_imports=False)
+
+model = dict(
+    type='Recognizer2D',
+    data_preprocessor=dict(
+        type='ActionDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        format_shape='NCHW'),
+    backbone=dict(
+        type='CAVMAEVisualBranch',
+        embed_dims=64,
+        num_heads=4,
+        modality_specific_depth=2,
+        shared_depth=1,
+        img_size={{_base_.img_size}},
+        trainable_pos_embed=True),
+    cls_head=dict(
+        type='TSNHead',
+        num_classes=8,
+        in_channels=64,
+        dropout_ratio=0.,
+        average_clips='prob'))
+
+
+def frame_pipeline(mode):
+    return [
+        dict(type='SampleAVFrames', mode=mode),
+        dict(type='LoadAVFrames'),
+        dict(type='AVResize', scale=(-1, {{_base_.img_size}})),
+        dict(type='CenterCrop', crop_size={{_base_.img_size}}),
+        dict(type='FormatShape', input_format='NCHW'),
+        dict(type='PackActionInputs', meta_keys=('video_id', ))
+    ]
+
+
+toy_dataset = dict(
+    type='AudioVisualDataset',
+    data_root={{_base_.data_root}},
+    label_csv={{_base_.label_csv}},
+    multi_label=False,
+    source='extracted')
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        toy_dataset, ann_file={{_base_.ann_file_train}},
+        pipeline=frame_pipeline('random')))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        toy_dataset, ann_file={{_base_.ann_file_val}}, test_mode=True,
+        pipeline=frame_pipeline('all')))
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    type='AccMetric',
+    metric_list=('top_k_accuracy', ),
+    metric_options=dict(top_k_accuracy=dict(topk=(1, 5))))
+test_evaluator = val_evaluator
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10, val_interval=5)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(
+    optimizer=dict(
+        type='Adam', lr=1e-3, betas=(0.95, 0.999), weight_decay=5e-7))
+param_scheduler = [
+    dict(type='MultiStepLR', by_epoch=True, milestones=[6, 8], gamma=0.5)
+]

@@ -1,0 +1,286 @@
+"""The toy demo (``make demo``): CAV-MAE learning end to end on this CPU.
+
+1. Generate the toy audio-visual data set (``tools/data/make_toy_av.py``,
+   real mp4 files, pre-extracted into the reference's layout).
+2. Evaluate audio<->visual retrieval of a randomly initialized tiny CAV-MAE
+   (the baseline).
+3. Pre-train it with masked reconstruction + contrastive learning
+   (``configs/cavmae_toy_pretrain.py``).
+4. Evaluate retrieval of the pre-trained model.
+5. Fine-tune it for classification of the toy classes, with weight
+   averaging (``configs/cavmae_toy_finetune.py``), and evaluate top-1/top-5
+   accuracy with the 10-frame ensemble, for the last and the averaged
+   weights.
+
+Training runs through ``tools/train.py`` (MMEngine's per-iteration loss
+logging), evaluation through MMEngine's test loop. A results table is
+printed and written to ``<work-dir>/results.json``. Every step's output
+lands under ``--work-dir``; ``--skip-data`` reuses existing data.
+
+    python tools/run_toy_demo.py [--work-dir work_dirs/toy_demo]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+PRETRAIN_CFG = osp.join(ROOT, 'configs', 'cavmae_toy_pretrain.py')
+FINETUNE_CFG = osp.join(ROOT, 'configs', 'cavmae_toy_finetune.py')
+RETRIEVAL_CFG = osp.join(ROOT, 'configs', 'cavmae_toy_retrieval.py')
+# The data set the toy configs are sized for (configs/_base_/datasets/
+# toy_av.py): 8 classes, 64 training clips per class, 4 s clips.
+DATA_ARGS = ['--num-classes', '8', '--train-per-class', '64',
+             '--val-per-class', '6', '--retrieval-per-class', '5',
+             '--duration', '4', '--width', '160', '--height', '120',
+             '--extract']
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/toy_demo')
+    parser.add_argument('--data-root', default='data/toy_av')
+    parser.add_argument('--skip-data', action='store_true',
+                        help='use the data already in --data-root')
+    parser.add_argument('--workers', type=int, default=2,
+                        help='processes for data generation')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--pretrain-epochs', type=int,
+                        help='override the config (quick runs)')
+    parser.add_argument('--finetune-epochs', type=int,
+                        help='override the config (quick runs)')
+    parser.add_argument('--data-args', nargs=argparse.REMAINDER,
+                        help='replace the generator arguments (last option)')
+    return parser.parse_args(argv)
+
+
+class Timer:
+    """Wall-clock time per step, for the table and the log."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+        self.steps = {}
+
+    def step(self, name, what):
+        print(f'\n=== [{self.elapsed():6.1f} s] {name}: {what}', flush=True)
+        self.steps[name] = time.perf_counter()
+
+    def done(self, name):
+        self.steps[name] = time.perf_counter() - self.steps[name]
+        print(f'=== {name}: {self.steps[name]:.1f} s', flush=True)
+
+    def elapsed(self):
+        return time.perf_counter() - self.start
+
+
+def run(cmd):
+    print('$ ' + ' '.join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def check_existing_data(data_root, data_args):
+    """Refuse to mix clips of other generator settings into ``data_root``
+    (the generator keeps existing clips)."""
+    meta_path = osp.join(data_root, 'toy_meta.json')
+    if not osp.isfile(meta_path):
+        return
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'data'))
+    try:
+        import make_toy_av
+    finally:
+        sys.path.pop(0)
+    wanted = make_toy_av.parse_args(['--out-dir', data_root] + data_args)
+    with open(meta_path) as f:
+        meta = json.load(f)
+    have = dict(meta['clip'], seed=meta['seed'])
+    want = dict(duration=wanted.duration, width=wanted.width,
+                height=wanted.height, fps=wanted.fps,
+                sample_rate=wanted.sample_rate, channels=wanted.channels,
+                audio_codec=wanted.audio_codec, seed=wanted.seed)
+    differ = {k: (have.get(k), v) for k, v in want.items()
+              if have.get(k) != v}
+    if differ:
+        raise SystemExit(
+            f'{data_root} holds a toy data set made with other settings '
+            f'({differ}, existing vs wanted); remove it or pass another '
+            f'--data-root')
+
+
+def data_options(data_root):
+    """--cfg-options that point every toy dataloader at ``data_root``."""
+    return [f'{loader}.dataset.data_root={data_root}'
+            for loader in ('train_dataloader', 'val_dataloader',
+                           'test_dataloader')]
+
+
+def latest_checkpoint(work_dir):
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def evaluate(config, checkpoint, work_dir, data_root, options=()):
+    """Metrics of ``checkpoint`` on ``config``'s test set (in process)."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({
+        'test_dataloader.dataset.data_root': data_root,
+        **dict(option.split('=', 1) for option in options)
+    })
+    cfg.work_dir = work_dir
+    cfg.load_from = checkpoint
+    cfg.experiment_name = osp.basename(work_dir)
+    return Runner.from_cfg(cfg).test()
+
+
+def random_init_checkpoint(config, path, seed):
+    """Save a freshly initialized model (the retrieval baseline)."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner.checkpoint import save_checkpoint
+    from mmaction.registry import MODELS
+    init_default_scope('mmaction')
+    torch.manual_seed(seed)
+    model = MODELS.build(Config.fromfile(config).model)
+    model.init_weights()
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    save_checkpoint(dict(meta=dict(seed=seed), state_dict=model.state_dict()),
+                    path)
+    return path
+
+
+def pick(metrics, suffix):
+    return next(v for k, v in metrics.items() if k.endswith(suffix))
+
+
+def table(results, chance):
+    rows = [('model', 'A->V R@1', 'A->V R@5', 'A->V MdR', 'V->A R@1',
+             'V->A R@5', 'V->A MdR')]
+    for name in ('random_init', 'pretrained'):
+        m = results['retrieval'][name]
+        rows.append((name.replace('_', ' '), *[
+            f'{100 * m[k]:.1f}' if 'R@' in k else f'{m[k]:.1f}'
+            for k in ('a2v_R@1', 'a2v_R@5', 'a2v_MdR', 'v2a_R@1', 'v2a_R@5',
+                      'v2a_MdR')
+        ]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ['Retrieval on the toy retrieval split '
+             f'({results["retrieval"]["num_clips"]} clips, chance R@1 '
+             f'{100 * chance:.1f} %):']
+    lines += ['  ' + '  '.join(c.rjust(w) for c, w in zip(r, widths))
+              for r in rows]
+    lines.append('Classification of the toy classes (fine-tuned, 10-frame '
+                 f'ensemble, chance {100 / results["num_classes"]:.1f} %):')
+    for name, m in results['classification'].items():
+        lines.append(f'  {name:10s} top-1 {100 * m["top1"]:.1f} %   '
+                     f'top-5 {100 * m["top5"]:.1f} %')
+    lines.append('Time: ' + ', '.join(
+        f'{k} {v:.0f} s' for k, v in results['time_s'].items()))
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    sys.path.insert(0, ROOT)
+    python = sys.executable
+    work_dir = osp.abspath(args.work_dir)
+    data_root = osp.abspath(args.data_root)
+    timer = Timer()
+
+    name = 'data'
+    timer.step(name, f'toy data set -> {data_root}')
+    if args.skip_data:
+        print('(skipped, --skip-data)')
+    else:
+        data_args = ['--workers', str(args.workers), '--seed',
+                     str(args.seed)] + (args.data_args or DATA_ARGS)
+        check_existing_data(data_root, data_args)
+        run([python, 'tools/data/make_toy_av.py', '--out-dir', data_root] +
+            data_args)
+    timer.done(name)
+
+    import cavmae_mm  # noqa: F401  (after the data step: fast start)
+
+    name = 'baseline'
+    timer.step(name, 'retrieval of a randomly initialized model')
+    init_ckpt = random_init_checkpoint(
+        RETRIEVAL_CFG, osp.join(work_dir, 'random_init.pth'), args.seed)
+    retrieval_init = evaluate(RETRIEVAL_CFG, init_ckpt,
+                              osp.join(work_dir, 'eval_random_init'),
+                              data_root)
+    timer.done(name)
+
+    name = 'pretrain'
+    timer.step(name, osp.relpath(PRETRAIN_CFG, ROOT))
+    pretrain_dir = osp.join(work_dir, 'pretrain')
+    options = data_options(data_root) + [f'randomness.seed={args.seed}']
+    if args.pretrain_epochs:
+        options += [f'train_cfg.max_epochs={args.pretrain_epochs}']
+    run([python, 'tools/train.py', PRETRAIN_CFG, '--work-dir', pretrain_dir,
+         '--cfg-options'] + options)
+    pretrained = latest_checkpoint(pretrain_dir)
+    timer.done(name)
+
+    name = 'retrieval'
+    timer.step(name, 'retrieval of the pre-trained model')
+    retrieval_pt = evaluate(RETRIEVAL_CFG, pretrained,
+                            osp.join(work_dir, 'eval_pretrained'),
+                            data_root)
+    timer.done(name)
+
+    name = 'finetune'
+    timer.step(name, osp.relpath(FINETUNE_CFG, ROOT))
+    finetune_dir = osp.join(work_dir, 'finetune')
+    options = data_options(data_root) + [f'randomness.seed={args.seed}',
+                                         f'load_from={pretrained}']
+    if args.finetune_epochs:
+        options += [f'train_cfg.max_epochs={args.finetune_epochs}']
+    run([python, 'tools/train.py', FINETUNE_CFG, '--work-dir', finetune_dir,
+         '--cfg-options'] + options)
+    timer.done(name)
+
+    name = 'classification'
+    timer.step(name, 'accuracy of the fine-tuned model (10 frames)')
+    classification = {}
+    checkpoints = [('last', latest_checkpoint(finetune_dir))]
+    averaged = osp.join(finetune_dir, 'averaged.pth')
+    if osp.isfile(averaged):
+        checkpoints.append(('averaged', averaged))
+    for label, ckpt in checkpoints:
+        metrics = evaluate(FINETUNE_CFG, ckpt,
+                           osp.join(work_dir, f'eval_finetuned_{label}'),
+                           data_root)
+        classification[label] = dict(top1=pick(metrics, 'top1'),
+                                     top5=pick(metrics, 'top5'))
+    timer.done(name)
+
+    with open(osp.join(data_root, 'retrieval.json')) as f:
+        num_clips = len(json.load(f)['data'])
+    with open(osp.join(data_root, 'class_labels_indices.csv')) as f:
+        num_classes = sum(1 for _ in f) - 1
+    strip = lambda m: {k.split('/')[-1]: float(v) for k, v in m.items()}  # noqa
+    results = dict(
+        retrieval=dict(num_clips=num_clips,
+                       chance_r1=1 / num_clips,
+                       random_init=strip(retrieval_init),
+                       pretrained=strip(retrieval_pt)),
+        classification=classification,
+        num_classes=num_classes,
+        checkpoints=dict(pretrained=pretrained, finetuned=checkpoints),
+        time_s={**{k: round(v, 1) for k, v in timer.steps.items()},
+                'total': round(timer.elapsed(), 1)})
+    out = osp.join(work_dir, 'results.json')
+    with open(out, 'w') as f:
+        json.dump(results, f, indent=2)
+    print('\n' + table(results, 1 / num_clips))
+    print(f'\nresults written to {out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
