@@ -94,7 +94,18 @@ def plot_reconstruction(result: Dict[str, torch.Tensor], index: int,
                         out_file: str, title: Optional[str] = None,
                         dpi: int = 100) -> str:
     """Write one clip's figure: rows audio / frame; columns input, masked
-    input, reconstruction, reconstruction + visible.
+    input (the mask: masked patches blank / grey), reconstruction,
+    reconstruction + visible. The caption says whether the model predicts
+    per-patch normalized values (``norm_pix``) that were un-normalized with
+    the visible patches' statistics.
+
+    Args:
+        result (dict): Output of :func:`reconstruct`.
+        index (int): Sample of the batch to draw.
+        out_file (str): Image file to write (PNG by its extension).
+        title (str, optional): First caption line, e.g. the video id.
+            Defaults to None.
+        dpi (int): Defaults to 100.
 
     Returns:
         str: ``out_file``.
@@ -118,16 +129,23 @@ def plot_reconstruction(result: Dict[str, torch.Tensor], index: int,
     img_panels = (frame, frame * (1 - img_mask) + 0.5 * img_mask,
                   _to_rgb(result['imgs_recon'][index]),
                   _to_rgb(result['imgs_pasted'][index]))
+    audio_masked = 100 * spec_mask.float().mean().item()
+    img_masked = 100 * float(img_mask.mean())
     for col, name in enumerate(columns):
         axes[0, col].imshow(audio_panels[col].numpy(), origin='lower',
                             aspect='auto', vmin=vmin, vmax=vmax,
                             cmap='magma')
-        axes[0, col].set_title(f'audio: {name}')
         axes[1, col].imshow(img_panels[col])
-        axes[1, col].set_title(f'frame: {name}')
+        masked = name == 'masked input'
+        axes[0, col].set_title(f'audio: {name}' + (
+            f' ({audio_masked:.0f} % masked)' if masked else ''))
+        axes[1, col].set_title(f'frame: {name}' + (
+            f' ({img_masked:.0f} % masked)' if masked else ''))
         for row in range(2):
             axes[row, col].set_xticks([])
             axes[row, col].set_yticks([])
+        axes[0, col].set_xlabel('time')
+    axes[0, 0].set_ylabel('mel bin')
     note = ('norm_pix_loss model: masked patches un-normalized with the '
             'visible patches\' mean and variance'
             if result['norm_pix'] else 'pixel-space reconstruction')
