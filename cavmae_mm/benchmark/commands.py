@@ -62,6 +62,13 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
                 with peak_memory(args.device) as memory:
                     steps[impl]()
                 rows[impl].peak_memory_mb = memory['peak_mb']
+            # The work is the model's, not the kernel's: FlopCounterMode
+            # does not count every fused attention kernel, so all
+            # implementations are credited with the largest count.
+            work = max(row.flops for row in rows.values())
+            for row in rows.values():
+                row.extra['counted_flops'] = row.flops
+                row.flops = work
             for _ in range(args.iters):
                 for impl in args.impl:
                     rows[impl].seconds += median_time(
