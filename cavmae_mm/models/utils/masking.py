@@ -69,19 +69,22 @@ def structured_noise(noise: torch.Tensor, grid: Tuple[int, int],
     else:
         raise ValueError(f'mask mode must be one of {MASK_MODES}, '
                          f'got {mode!r}')
-    # A random subset per sample: the first k of a random permutation.
-    if num_cols:
-        picks = torch.rand(batch, cols, generator=generator,
-                           device=noise.device).argsort(1)[:, :num_cols]
-        column_hit = torch.zeros(batch, cols, dtype=torch.bool,
-                                 device=noise.device)
-        column_hit.scatter_(1, picks, True)
-        noise = noise.masked_fill(column_hit[:, None, :], 1.1)
-    if num_rows:
-        picks = torch.rand(batch, rows, generator=generator,
-                           device=noise.device).argsort(1)[:, :num_rows]
-        row_hit = torch.zeros(batch, rows, dtype=torch.bool,
-                              device=noise.device)
-        row_hit.scatter_(1, picks, True)
-        noise = noise.masked_fill(row_hit[:, :, None], 1.1)
+    column_hit = _random_subset(batch, cols, num_cols, noise.device,
+                                generator)  # [B, cols]
+    row_hit = _random_subset(batch, rows, num_rows, noise.device,
+                             generator)  # [B, rows]
+    noise = noise.masked_fill(column_hit[:, None, :], 1.1)
+    noise = noise.masked_fill(row_hit[:, :, None], 1.1)
     return noise.reshape(batch, rows * cols)
+
+
+def _random_subset(batch: int, size: int, count: int, device,
+                   generator: Optional[torch.Generator]) -> torch.Tensor:
+    """``[batch, size]`` bool: ``count`` random positions per row (the first
+    ``count`` of a random permutation); no draw when ``count`` is 0."""
+    hit = torch.zeros(batch, size, dtype=torch.bool, device=device)
+    if count:
+        picks = torch.rand(batch, size, generator=generator,
+                           device=device).argsort(1)[:, :count]
+        hit.scatter_(1, picks, True)
+    return hit
