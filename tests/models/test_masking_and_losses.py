@@ -122,6 +122,15 @@ def test_reconstruction_loss_on_masked_patches_only():
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
+def test_reconstruction_loss_is_zero_when_nothing_is_masked():
+    pred = torch.randn(2, 4, 3, requires_grad=True)
+    loss = MaskedPatchReconstructionLoss()(pred, torch.randn(2, 4, 3),
+                                           torch.zeros(2, 4))
+    assert loss.item() == 0
+    loss.backward()
+    assert torch.equal(pred.grad, torch.zeros_like(pred))
+
+
 def test_patchify_roundtrip_and_order():
     image = torch.arange(2 * 3 * 32 * 48, dtype=torch.float32).reshape(
         2, 3, 32, 48)

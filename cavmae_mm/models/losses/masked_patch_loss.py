@@ -36,5 +36,7 @@ class MaskedPatchReconstructionLoss(nn.Module):
         Returns the weighted scalar loss."""
         target = self.normalize_target(target)
         per_patch = ((pred - target)**2).mean(dim=-1)  # [B, L]
-        loss = (per_patch * mask).sum() / mask.sum()
+        # Nothing masked (mask ratio 0): nothing to reconstruct, loss 0
+        # (kept in the graph) rather than 0 / 0.
+        loss = (per_patch * mask).sum() / mask.sum().clamp(min=1)
         return self.loss_weight * loss
