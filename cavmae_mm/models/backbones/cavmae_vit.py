@@ -5,12 +5,12 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from torch.utils.checkpoint import checkpoint
 
 from mmaction.registry import MODELS
 from ..utils.masking import MASK_MODES, mask_by_noise, structured_noise
 from ..utils.pos_embed import sincos_2d
-from ..utils.transformer import CAVMAEBlock, init_linear_and_norm
+from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
+                                 run_blocks)
 
 MODES = ('multimodal', 'audioonly', 'videoonly', 'missingaudioonly',
          'missingvideoonly')
@@ -240,13 +240,7 @@ class CAVMAEViT(BaseModule):
     # --------------------------------------------------------------- blocks
     def _run_blocks(self, tokens: torch.Tensor, blocks: Sequence[nn.Module],
                     modality: Optional[str] = None) -> torch.Tensor:
-        for blk in blocks:
-            if self.with_cp and tokens.requires_grad:
-                tokens = checkpoint(blk, tokens, modality,
-                                    use_reentrant=False)
-            else:
-                tokens = blk(tokens, modality)
-        return tokens
+        return run_blocks(tokens, blocks, modality, self.with_cp)
 
     def shared(self, tokens: torch.Tensor, modality: str) -> torch.Tensor:
         """Shared blocks and the final norm for ``modality`` in

@@ -9,7 +9,8 @@ from mmengine.model import BaseModule
 from mmaction.registry import MODELS
 from ..backbones.cavmae_vit import adapt_audio_pos_embed
 from ..utils.pos_embed import sincos_2d
-from ..utils.transformer import CAVMAEBlock, init_linear_and_norm
+from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
+                                 run_blocks)
 
 
 def unshuffle(visible: torch.Tensor, mask_token: torch.Tensor,
@@ -57,6 +58,8 @@ class CAVMAEPretrainDecoder(BaseModule):
         norm_eps (float): Defaults to 1e-5.
         fused_attn (bool | str): See :class:`Attention`.
             Defaults to ``'auto'``.
+        with_cp (bool): Activation checkpointing per block (less memory,
+            more compute; for large batches). Defaults to False.
         init_cfg (dict, optional): Defaults to None.
     """
 
@@ -72,8 +75,10 @@ class CAVMAEPretrainDecoder(BaseModule):
                  mlp_ratio: float = 4.,
                  norm_eps: float = 1e-5,
                  fused_attn: Union[bool, str] = 'auto',
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
         self.grid_a = tuple(grid_a)
         self.grid_v = tuple(grid_v)
         self.decoder_embed_dims = decoder_embed_dims
@@ -151,8 +156,7 @@ class CAVMAEPretrainDecoder(BaseModule):
         audio = audio + self.decoder_pos_embed_a + self.decoder_modality_a
         visual = visual + self.decoder_pos_embed_v + self.decoder_modality_v
         tokens = torch.cat([audio, visual], dim=1)  # [B, La + Lv, Dd]
-        for blk in self.decoder_blocks:
-            tokens = blk(tokens)
+        tokens = run_blocks(tokens, self.decoder_blocks, with_cp=self.with_cp)
         tokens = self.decoder_norm(tokens)
         length_a = ids_restore_a.shape[1]
         return (self.decoder_pred_a(tokens[:, :length_a]),
