@@ -19,7 +19,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import cavmae_mm  # noqa: F401
-from cavmae_mm.engine import setup_cpu_distributed
+from cavmae_mm.engine import (configure_cpu_runtime_from_cfg,
+                              setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -76,6 +77,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     setup_cpu_distributed(cfg, args.launcher)
+    configure_cpu_runtime_from_cfg(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     return runner.test()

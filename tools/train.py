@@ -1,10 +1,12 @@
 """Train a CAV-MAE model (pre-training or fine-tuning) with MMEngine.
 
-MMAction2's ``tools/train.py`` with three additions: ``--amp`` selects
+MMAction2's ``tools/train.py`` with four additions: ``--amp`` selects
 ``MixedPrecisionOptimWrapper`` (float16 with loss scaling on CUDA, bfloat16
 on the CPU; ``--amp-dtype`` forces one), ``--launcher pytorch`` also works
-on machines without a GPU (gloo process group, CPU DDP), and
-``--tensorboard`` adds a TensorBoard writer. Examples::
+on machines without a GPU (gloo process group, CPU DDP),
+``--tensorboard`` adds a TensorBoard writer, and CPU jobs get the fast
+path's process settings (:mod:`cavmae_mm.engine.cpu_runtime`; a config
+opts out with ``cpu_fast_path = False``). Examples::
 
     python tools/train.py configs/cavmae_pretrain.py
     python tools/train.py configs/cavmae_finetune_vggsound.py --amp \\
@@ -20,7 +22,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import cavmae_mm  # noqa: F401  (registers our modules; configs do too)
-from cavmae_mm.engine import setup_cpu_distributed
+from cavmae_mm.engine import (configure_cpu_runtime_from_cfg,
+                              setup_cpu_distributed)
 
 AMP_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper',
                 'MixedPrecisionOptimWrapper')
@@ -161,6 +164,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     setup_cpu_distributed(cfg, args.launcher)
+    configure_cpu_runtime_from_cfg(cfg)
     runner = build_runner(cfg)
     runner.train()
 

@@ -1,7 +1,9 @@
 """Training machinery registered in the OpenMMLab registries: the
 ``MixedPrecisionOptimWrapper`` (AMP on CUDA and CPU), the
 ``WeightAveragingHook``, the ``RandomStateHook`` (exact resume), the FSDP
-wrap policy ``cavmae_block_wrap_policy``, and CPU multi-process set-up."""
+wrap policy ``cavmae_block_wrap_policy``, CPU multi-process set-up and the
+CPU fast-path process settings."""
+from .cpu_runtime import configure_cpu_runtime, configure_cpu_runtime_from_cfg
 from .distributed import setup_cpu_distributed
 from .fsdp import cavmae_block_wrap_policy
 from .hooks import RandomStateHook, WeightAveragingHook
@@ -11,5 +13,6 @@ from .weight_averaging import StateDictAverager, average_state_dicts
 __all__ = [
     'MixedPrecisionOptimWrapper', 'RandomStateHook', 'WeightAveragingHook',
     'StateDictAverager', 'average_state_dicts', 'setup_cpu_distributed',
-    'cavmae_block_wrap_policy'
+    'cavmae_block_wrap_policy', 'configure_cpu_runtime',
+    'configure_cpu_runtime_from_cfg'
 ]
