@@ -37,7 +37,8 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
     optimizer=dict(
-        type='Adam', lr=2e-4, betas=(0.95, 0.999), weight_decay=5e-7),
+        type='Adam', lr=2e-4, betas=(0.95, 0.999), weight_decay=5e-7,
+        fused=True),
     paramwise_cfg=dict(custom_keys={'cls_head': dict(lr_mult=10.)}))
 param_scheduler = [
     dict(

@@ -38,7 +38,8 @@ test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
     optimizer=dict(
-        type='Adam', lr=1e-3, betas=(0.95, 0.999), weight_decay=5e-7))
+        type='Adam', lr=1e-3, betas=(0.95, 0.999), weight_decay=5e-7,
+        fused=True))
 param_scheduler = [
     # The optional linear warmup (SPEC §6 lists none for the reference).
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,

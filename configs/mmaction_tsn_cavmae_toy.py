@@ -79,7 +79,8 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
     optimizer=dict(
-        type='Adam', lr=1e-3, betas=(0.95, 0.999), weight_decay=5e-7))
+        type='Adam', lr=1e-3, betas=(0.95, 0.999), weight_decay=5e-7,
+        fused=True))
 param_scheduler = [
     dict(type='MultiStepLR', by_epoch=True, milestones=[6, 8], gamma=0.5)
 ]

@@ -11,7 +11,8 @@ test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
     type='MixedPrecisionOptimWrapper',
     optimizer=dict(
-        type='Adam', lr=1e-5, betas=(0.95, 0.999), weight_decay=5e-7),
+        type='Adam', lr=1e-5, betas=(0.95, 0.999), weight_decay=5e-7,
+        fused=True),
     paramwise_cfg=dict(custom_keys={'cls_head': dict(lr_mult=50.)}))
 param_scheduler = [
     dict(

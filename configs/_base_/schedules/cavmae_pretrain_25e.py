@@ -11,7 +11,8 @@ test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
     type='MixedPrecisionOptimWrapper',
     optimizer=dict(
-        type='Adam', lr=2e-4, betas=(0.95, 0.999), weight_decay=5e-7))
+        type='Adam', lr=2e-4, betas=(0.95, 0.999), weight_decay=5e-7,
+        fused=True))
 # MultiStepLR steps after each epoch: milestone m halves the lr from epoch
 # m + 1 (1-based), as the reference's MultiStepLR(range(10, 1000, 5)).
 param_scheduler = [
