@@ -2,6 +2,8 @@
 # {"data": [{"video_id", "wav", "video_path", "labels"}]}, 16 kHz wavs and
 # frames at <video_path>/frame_<i>/<video_id>.jpg; 309 classes, one label per
 # clip (single-label: softmax, cross-entropy, accuracy).
+_base_ = ['./av_pipelines.py']
+
 # ---------------------------------------------------------------- paths --
 # Change these (relative paths are taken from data_root).
 data_root = 'data/vggsound'
@@ -11,65 +13,7 @@ ann_file_retrieval = 'vgg_test_5_per_class_for_retrieval_cleaned.json'
 label_csv = 'class_labels_indices_vgg.csv'
 # ------------------------------------------------------------------------
 dataset_type = 'AudioVisualDataset'
-target_length = 1024
-img_size = 224
 num_workers = 8
-
-pretrain_pipeline = [
-    dict(type='LoadAudioWaveform'),
-    dict(type='KaldiFbank', target_length=target_length),
-    dict(type='NormalizeFbank'),
-    dict(type='FbankNoise'),
-    dict(type='SampleAVFrames', mode='random'),
-    dict(type='LoadAVFrames'),
-    dict(type='AVResize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-         meta_keys=('video_id', ))
-]
-finetune_pipeline = [
-    dict(type='LoadAudioWaveform'),
-    dict(type='SampleAVFrames', mode='random'),
-    dict(type='LoadAVFrames'),
-    dict(type='AVResize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='AVMixup', prob=0.5, alpha=10.0),
-    dict(type='KaldiFbank', target_length=target_length),
-    dict(type='SpecAugment', freqm=48, timem=192),
-    dict(type='NormalizeFbank'),
-    dict(type='FbankNoise'),
-    dict(type='LabelSmoothing', eps=0.1),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-         meta_keys=('video_id', ))
-]
-# Evaluation on the middle frame (frame 5), or on all 10 frames with the
-# scores averaged by the head (multi-frame ensemble, SPEC §1).
-eval_pipeline = [
-    dict(type='LoadAudioWaveform'),
-    dict(type='KaldiFbank', target_length=target_length),
-    dict(type='NormalizeFbank'),
-    dict(type='SampleAVFrames', mode='middle'),
-    dict(type='LoadAVFrames'),
-    dict(type='AVResize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-         meta_keys=('video_id', ))
-]
-eval_10frame_pipeline = [
-    dict(type='LoadAudioWaveform'),
-    dict(type='KaldiFbank', target_length=target_length),
-    dict(type='NormalizeFbank'),
-    dict(type='SampleAVFrames', mode='all'),
-    dict(type='LoadAVFrames'),
-    dict(type='AVResize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-         meta_keys=('video_id', ))
-]
 
 # Batch sizes are per process; the recipes' totals are in the top configs.
 pretrain_dataloader = dict(
@@ -83,7 +27,7 @@ pretrain_dataloader = dict(
         ann_file=ann_file_train,
         label_csv=label_csv,
         multi_label=False,
-        pipeline=pretrain_pipeline))
+        pipeline={{_base_.pretrain_pipeline}}))
 # Class-balanced sampling from <ann stem>_weight.csv (SPEC §2).
 finetune_dataloader = dict(
     batch_size=48,
@@ -96,7 +40,7 @@ finetune_dataloader = dict(
         ann_file=ann_file_train,
         label_csv=label_csv,
         multi_label=False,
-        pipeline=finetune_pipeline))
+        pipeline={{_base_.finetune_pipeline}}))
 eval_dataloader = dict(
     batch_size=48,
     num_workers=num_workers,
@@ -109,7 +53,7 @@ eval_dataloader = dict(
         label_csv=label_csv,
         multi_label=False,
         test_mode=True,
-        pipeline=eval_pipeline))
+        pipeline={{_base_.eval_pipeline}}))
 eval_10frame_dataloader = dict(
     batch_size=8,
     num_workers=num_workers,
@@ -122,7 +66,7 @@ eval_10frame_dataloader = dict(
         label_csv=label_csv,
         multi_label=False,
         test_mode=True,
-        pipeline=eval_10frame_pipeline))
+        pipeline={{_base_.eval_10frame_pipeline}}))
 retrieval_dataloader = dict(
     batch_size=48,
     num_workers=num_workers,
@@ -135,4 +79,4 @@ retrieval_dataloader = dict(
         label_csv=label_csv,
         multi_label=False,
         test_mode=True,
-        pipeline=eval_pipeline))
+        pipeline={{_base_.eval_pipeline}}))
