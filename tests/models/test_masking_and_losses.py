@@ -230,3 +230,16 @@ def test_other_audio_length_and_checkpoint_adaptation():
     longer = build('cavmae_tiny_finetune', backbone=dict(audio_length=2048))
     longer.load_state_dict(state)
     assert longer.backbone.pos_embed_a.shape == (1, 8 * 128, 64)
+
+
+def test_decoder_audio_position_embedding_is_adapted_too():
+    """A pre-training checkpoint at 1024 frames loads into a 512-frame
+    model: the decoder's sin-cos embedding is cut like the encoder's."""
+    state = build('cavmae_tiny_pretrain').state_dict()
+    short = build('cavmae_tiny_pretrain', backbone=dict(audio_length=512),
+                  neck=dict(grid_a=(8, 32)))
+    fresh = short.neck.decoder_pos_embed_a.clone()
+    short.load_state_dict(state, strict=True)
+    assert short.neck.decoder_pos_embed_a.shape == fresh.shape
+    assert short.neck.decoder_pos_embed_a.shape[1] == 8 * 32
+    assert torch.allclose(short.neck.decoder_pos_embed_a, fresh)

@@ -3,12 +3,12 @@ from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
 from ..utils.masking import MASK_MODES, mask_by_noise, structured_noise
-from ..utils.pos_embed import sincos_2d
+from ..utils.pos_embed import (adapt_audio_pos_embed_in_state_dict,
+                               is_pretrained_init, sincos_2d)
 from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
                                  run_blocks)
 
@@ -34,32 +34,6 @@ class PatchEmbed(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # [B, C, H, W] -> [B, dim, H/p, W/p] -> [B, L, dim], row-major
         return self.proj(x).flatten(2).transpose(1, 2)
-
-
-def adapt_audio_pos_embed(pos_embed: torch.Tensor, rows: int,
-                          new_cols: int) -> torch.Tensor:
-    """Resize an audio position embedding along time.
-
-    Args:
-        pos_embed (torch.Tensor): ``[1, rows * old_cols, D]``, frequency-major.
-        rows (int): Frequency patches (8 for 128 mel bins).
-        new_cols (int): Time patches wanted.
-
-    Returns:
-        torch.Tensor: ``[1, rows * new_cols, D]``: the first ``new_cols``
-        columns when shorter (for the fixed sin-cos code this equals a freshly
-        built embedding), linear interpolation along time when longer.
-    """
-    _, length, dim = pos_embed.shape
-    old_cols = length // rows
-    grid = pos_embed.reshape(1, rows, old_cols, dim)
-    if new_cols <= old_cols:
-        grid = grid[:, :, :new_cols]
-    else:
-        grid = nn.functional.interpolate(
-            grid.permute(0, 3, 1, 2), size=(rows, new_cols),
-            mode='bilinear', align_corners=False).permute(0, 2, 3, 1)
-    return grid.reshape(1, rows * new_cols, dim)
 
 
 @MODELS.register_module()
@@ -184,8 +158,7 @@ class CAVMAEViT(BaseModule):
     def init_weights(self) -> None:
         """The reference initialization unless a pretrained init_cfg is set."""
         super().init_weights()
-        if isinstance(self.init_cfg, dict) and \
-                self.init_cfg.get('type') == 'Pretrained':
+        if is_pretrained_init(self.init_cfg):
             return
         with torch.no_grad():
             self.pos_embed_a.copy_(sincos_2d(*self.grid_a, self.embed_dims))
@@ -199,19 +172,9 @@ class CAVMAEViT(BaseModule):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Adapt an audio position embedding saved at another length."""
-        key = prefix + 'pos_embed_a'
-        if key in state_dict and \
-                state_dict[key].shape != self.pos_embed_a.shape:
-            old = state_dict[key]
-            state_dict[key] = adapt_audio_pos_embed(old, self.grid_a[0],
-                                                    self.grid_a[1])
-            MMLogger.get_current_instance().info(
-                f'{key}: adapted the audio position embedding from '
-                f'{old.shape[1] // self.grid_a[0]} to {self.grid_a[1]} time '
-                f'patches ({tuple(old.shape)} -> '
-                f'{tuple(state_dict[key].shape)}), i.e. audio_length '
-                f'{old.shape[1] // self.grid_a[0] * self.patch_size} -> '
-                f'{self.audio_length}')
+        adapt_audio_pos_embed_in_state_dict(
+            state_dict, prefix + 'pos_embed_a', self.pos_embed_a,
+            self.grid_a, self.patch_size)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # ------------------------------------------------------------ embedding

@@ -3,12 +3,11 @@ from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
-from ..backbones.cavmae_vit import adapt_audio_pos_embed
-from ..utils.pos_embed import sincos_2d
+from ..utils.pos_embed import (adapt_audio_pos_embed_in_state_dict,
+                               is_pretrained_init, sincos_2d)
 from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
                                  run_blocks)
 
@@ -81,6 +80,7 @@ class CAVMAEPretrainDecoder(BaseModule):
         self.with_cp = with_cp
         self.grid_a = tuple(grid_a)
         self.grid_v = tuple(grid_v)
+        self.patch_size = patch_size
         self.decoder_embed_dims = decoder_embed_dims
         self.num_patches_a = self.grid_a[0] * self.grid_a[1]
         self.decoder_embed = nn.Linear(embed_dims, decoder_embed_dims)
@@ -106,8 +106,7 @@ class CAVMAEPretrainDecoder(BaseModule):
     def init_weights(self) -> None:
         """The reference initialization unless a pretrained init_cfg is set."""
         super().init_weights()
-        if isinstance(self.init_cfg, dict) and \
-                self.init_cfg.get('type') == 'Pretrained':
+        if is_pretrained_init(self.init_cfg):
             return
         with torch.no_grad():
             self.decoder_pos_embed_a.copy_(
@@ -121,15 +120,9 @@ class CAVMAEPretrainDecoder(BaseModule):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Adapt an audio position embedding saved at another length."""
-        key = prefix + 'decoder_pos_embed_a'
-        if key in state_dict and \
-                state_dict[key].shape != self.decoder_pos_embed_a.shape:
-            old_shape = tuple(state_dict[key].shape)
-            state_dict[key] = adapt_audio_pos_embed(
-                state_dict[key], self.grid_a[0], self.grid_a[1])
-            MMLogger.get_current_instance().info(
-                f'{key}: adapted the decoder audio position embedding '
-                f'{old_shape} -> {tuple(state_dict[key].shape)}')
+        adapt_audio_pos_embed_in_state_dict(
+            state_dict, prefix + 'decoder_pos_embed_a',
+            self.decoder_pos_embed_a, self.grid_a, self.patch_size)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, joint: torch.Tensor, ids_restore_a: torch.Tensor,

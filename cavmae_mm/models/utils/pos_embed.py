@@ -1,5 +1,10 @@
-"""Fixed 2-D sine-cosine position embeddings for rectangular patch grids."""
+"""Fixed 2-D sine-cosine position embeddings for rectangular patch grids,
+and their adaptation to another audio length."""
+from typing import Optional, Tuple
+
 import torch
+import torch.nn.functional as F
+from mmengine.logging import MMLogger
 
 
 def sincos_1d(positions: torch.Tensor, dim: int) -> torch.Tensor:
@@ -41,3 +46,54 @@ def sincos_2d(grid_rows: int, grid_cols: int, dim: int) -> torch.Tensor:
     cols = sincos_1d(token_ids % grid_cols, dim // 2)  # [L, dim / 2]
     rows = sincos_1d(token_ids // grid_cols, dim // 2)  # [L, dim / 2]
     return torch.cat([cols, rows], dim=1).float().unsqueeze(0)
+
+
+def adapt_audio_pos_embed(pos_embed: torch.Tensor, rows: int,
+                          new_cols: int) -> torch.Tensor:
+    """Resize an audio position embedding along time.
+
+    Args:
+        pos_embed (torch.Tensor): ``[1, rows * old_cols, D]``, frequency-major.
+        rows (int): Frequency patches (8 for 128 mel bins).
+        new_cols (int): Time patches wanted.
+
+    Returns:
+        torch.Tensor: ``[1, rows * new_cols, D]``: the first ``new_cols``
+        columns when shorter (for the fixed sin-cos code this equals a freshly
+        built embedding), linear interpolation along time when longer.
+    """
+    _, length, dim = pos_embed.shape
+    old_cols = length // rows
+    grid = pos_embed.reshape(1, rows, old_cols, dim)
+    if new_cols <= old_cols:
+        grid = grid[:, :, :new_cols]
+    else:
+        grid = F.interpolate(
+            grid.permute(0, 3, 1, 2), size=(rows, new_cols),
+            mode='bilinear', align_corners=False).permute(0, 2, 3, 1)
+    return grid.reshape(1, rows * new_cols, dim)
+
+
+def adapt_audio_pos_embed_in_state_dict(
+        state_dict: dict, key: str, param: torch.Tensor,
+        grid_a: Tuple[int, int], patch_size: int) -> None:
+    """Resize ``state_dict[key]`` to ``param``'s audio length in place (see
+    :func:`adapt_audio_pos_embed`) and log it; nothing when the shapes
+    agree or the key is absent."""
+    if key not in state_dict or state_dict[key].shape == param.shape:
+        return
+    old = state_dict[key]
+    rows, cols = grid_a
+    state_dict[key] = adapt_audio_pos_embed(old, rows, cols)
+    old_cols = old.shape[1] // rows
+    MMLogger.get_current_instance().info(
+        f'{key}: adapted the audio position embedding from {old_cols} to '
+        f'{cols} time patches ({tuple(old.shape)} -> '
+        f'{tuple(state_dict[key].shape)}), i.e. audio_length '
+        f'{old_cols * patch_size} -> {cols * patch_size}')
+
+
+def is_pretrained_init(init_cfg: Optional[dict]) -> bool:
+    """Whether ``init_cfg`` loads pretrained weights, in which case a
+    module keeps them instead of its own initialization."""
+    return isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'
