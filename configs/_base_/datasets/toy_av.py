@@ -5,6 +5,8 @@
 # clips per class for retrieval; read from the reference layout (16 kHz wav
 # + 10 JPEG frames per clip) that --extract writes. The real pipeline at
 # toy sizes: 4 s clips (384 fbank frames) and 112 x 112 frames.
+_base_ = ['./av_pipelines.py']
+
 # ---------------------------------------------------------------- paths --
 data_root = 'data/toy_av'
 ann_file_pretrain = 'pretrain.json'
@@ -20,127 +22,50 @@ img_size = 112
 patch_grid_a = (128 // 16, target_length // 16)
 patch_grid_v = (img_size // 16, img_size // 16)
 
+# The full-size pipelines of av_pipelines.py with the toy sizes.
+_toy_sizes = dict(
+    KaldiFbank=dict(target_length=target_length),
+    AVResize=dict(scale=(-1, img_size)),
+    CenterCrop=dict(crop_size=img_size))
 pretrain_pipeline = [
-    dict(type='LoadAudioWaveform'),
-    dict(type='KaldiFbank', target_length=target_length),
-    dict(type='NormalizeFbank'),
-    dict(type='FbankNoise'),
-    dict(type='SampleAVFrames', mode='random'),
-    dict(type='LoadAVFrames'),
-    dict(type='AVResize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-         meta_keys=('video_id', ))
+    dict(t, **_toy_sizes.get(t['type'], {}))
+    for t in _base_.pretrain_pipeline
 ]
 finetune_pipeline = [
-    dict(type='LoadAudioWaveform'),
-    dict(type='SampleAVFrames', mode='random'),
-    dict(type='LoadAVFrames'),
-    dict(type='AVResize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='AVMixup', prob=0.5, alpha=10.0),
-    dict(type='KaldiFbank', target_length=target_length),
-    dict(type='SpecAugment', freqm=48, timem=192),
-    dict(type='NormalizeFbank'),
-    dict(type='FbankNoise'),
-    dict(type='LabelSmoothing', eps=0.1),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-         meta_keys=('video_id', ))
+    dict(t, **_toy_sizes.get(t['type'], {}))
+    for t in _base_.finetune_pipeline
 ]
 eval_pipeline = [
-    dict(type='LoadAudioWaveform'),
-    dict(type='KaldiFbank', target_length=target_length),
-    dict(type='NormalizeFbank'),
-    dict(type='SampleAVFrames', mode='middle'),
-    dict(type='LoadAVFrames'),
-    dict(type='AVResize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-         meta_keys=('video_id', ))
+    dict(t, **_toy_sizes.get(t['type'], {})) for t in _base_.eval_pipeline
 ]
-
 eval_10frame_pipeline = [
-    dict(type='LoadAudioWaveform'),
-    dict(type='KaldiFbank', target_length=target_length),
-    dict(type='NormalizeFbank'),
-    dict(type='SampleAVFrames', mode='all'),
-    dict(type='LoadAVFrames'),
-    dict(type='AVResize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-         meta_keys=('video_id', ))
+    dict(t, **_toy_sizes.get(t['type'], {}))
+    for t in _base_.eval_10frame_pipeline
 ]
 
 # Toy clips carry one label each: single-label classification (accuracy).
+_dataset = dict(type=dataset_type, data_root=data_root, label_csv=label_csv,
+                multi_label=False, source='extracted')
+_train = dict(num_workers=2, persistent_workers=True,
+              sampler=dict(type='DefaultSampler', shuffle=True))
+_eval = dict(_train, sampler=dict(type='DefaultSampler', shuffle=False))
 pretrain_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_pretrain,
-        label_csv=label_csv,
-        multi_label=False,
-        source='extracted',
-        pipeline=pretrain_pipeline))
+    _train, batch_size=8,
+    dataset=dict(_dataset, ann_file=ann_file_pretrain,
+                 pipeline=pretrain_pipeline))
 finetune_train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_train,
-        label_csv=label_csv,
-        multi_label=False,
-        source='extracted',
-        pipeline=finetune_pipeline))
+    _train, batch_size=16,
+    dataset=dict(_dataset, ann_file=ann_file_train,
+                 pipeline=finetune_pipeline))
 finetune_val_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_val,
-        label_csv=label_csv,
-        multi_label=False,
-        source='extracted',
-        test_mode=True,
-        pipeline=eval_pipeline))
+    _eval, batch_size=16,
+    dataset=dict(_dataset, ann_file=ann_file_val, test_mode=True,
+                 pipeline=eval_pipeline))
 finetune_val_10frame_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_val,
-        label_csv=label_csv,
-        multi_label=False,
-        source='extracted',
-        test_mode=True,
-        pipeline=eval_10frame_pipeline))
+    _eval, batch_size=8,
+    dataset=dict(_dataset, ann_file=ann_file_val, test_mode=True,
+                 pipeline=eval_10frame_pipeline))
 retrieval_dataloader = dict(
-    batch_size=20,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_retrieval,
-        label_csv=label_csv,
-        multi_label=False,
-        source='extracted',
-        test_mode=True,
-        pipeline=eval_pipeline))
+    _eval, batch_size=20,
+    dataset=dict(_dataset, ann_file=ann_file_retrieval, test_mode=True,
+                 pipeline=eval_pipeline))

@@ -16,67 +16,29 @@ dataset_type = 'AudioVisualDataset'
 num_workers = 8
 
 # Batch sizes are per process; the recipes' totals are in the top configs.
+_dataset = dict(type=dataset_type, data_root=data_root, label_csv=label_csv,
+                multi_label=False)
+_train = dict(num_workers=num_workers, persistent_workers=True,
+              sampler=dict(type='DefaultSampler', shuffle=True))
+_eval = dict(_train, sampler=dict(type='DefaultSampler', shuffle=False))
 pretrain_dataloader = dict(
-    batch_size=64,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_train,
-        label_csv=label_csv,
-        multi_label=False,
-        pipeline={{_base_.pretrain_pipeline}}))
+    _train, batch_size=64,
+    dataset=dict(_dataset, ann_file=ann_file_train,
+                 pipeline=_base_.pretrain_pipeline))
 # Class-balanced sampling from <ann stem>_weight.csv (SPEC §2).
 finetune_dataloader = dict(
-    batch_size=48,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='ClassBalancedSampler'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_train,
-        label_csv=label_csv,
-        multi_label=False,
-        pipeline={{_base_.finetune_pipeline}}))
+    _train, batch_size=48, sampler=dict(type='ClassBalancedSampler'),
+    dataset=dict(_dataset, ann_file=ann_file_train,
+                 pipeline=_base_.finetune_pipeline))
 eval_dataloader = dict(
-    batch_size=48,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_test,
-        label_csv=label_csv,
-        multi_label=False,
-        test_mode=True,
-        pipeline={{_base_.eval_pipeline}}))
+    _eval, batch_size=48,
+    dataset=dict(_dataset, ann_file=ann_file_test, test_mode=True,
+                 pipeline=_base_.eval_pipeline))
 eval_10frame_dataloader = dict(
-    batch_size=8,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_test,
-        label_csv=label_csv,
-        multi_label=False,
-        test_mode=True,
-        pipeline={{_base_.eval_10frame_pipeline}}))
+    _eval, batch_size=8,
+    dataset=dict(_dataset, ann_file=ann_file_test, test_mode=True,
+                 pipeline=_base_.eval_10frame_pipeline))
 retrieval_dataloader = dict(
-    batch_size=48,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_retrieval,
-        label_csv=label_csv,
-        multi_label=False,
-        test_mode=True,
-        pipeline={{_base_.eval_pipeline}}))
+    _eval, batch_size=48,
+    dataset=dict(_dataset, ann_file=ann_file_retrieval, test_mode=True,
+                 pipeline=_base_.eval_pipeline))
