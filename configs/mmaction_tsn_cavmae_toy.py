@@ -8,6 +8,7 @@
 _base_ = [
     'mmaction::_base_/default_runtime.py',
     './_base_/datasets/toy_av.py',
+    './_base_/schedules/mmaction_toy_10e.py',
 ]
 custom_imports = dict(imports=['cavmae_mm'], allow_failed_imports=False)
 
@@ -45,42 +46,14 @@ def frame_pipeline(mode):
     ]
 
 
-toy_dataset = dict(
-    type='AudioVisualDataset',
-    data_root={{_base_.data_root}},
-    label_csv={{_base_.label_csv}},
-    multi_label=False,
-    source='extracted')
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    _base_._train, batch_size=16,
     dataset=dict(
-        toy_dataset, ann_file={{_base_.ann_file_train}},
+        _base_._dataset, ann_file={{_base_.ann_file_train}},
         pipeline=frame_pipeline('random')))
 val_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    _base_._eval, batch_size=8,
     dataset=dict(
-        toy_dataset, ann_file={{_base_.ann_file_val}}, test_mode=True,
+        _base_._dataset, ann_file={{_base_.ann_file_val}}, test_mode=True,
         pipeline=frame_pipeline('all')))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='AccMetric',
-    metric_list=('top_k_accuracy', ),
-    metric_options=dict(top_k_accuracy=dict(topk=(1, 5))))
-test_evaluator = val_evaluator
-
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10, val_interval=5)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(
-    optimizer=dict(
-        type='Adam', lr=1e-3, betas=(0.95, 0.999), weight_decay=5e-7,
-        fused=True))
-param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=True, milestones=[6, 8], gamma=0.5)
-]
