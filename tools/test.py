@@ -11,53 +11,32 @@ Examples::
         --cfg-options model.mode=missingvideoonly
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.config import Config
 
 import cavmae_mm  # noqa: F401
-from cavmae_mm.engine import (configure_cpu_runtime_from_cfg,
-                              setup_cpu_distributed)
+from cavmae_mm.engine.launch import (add_job_args, build_runner,
+                                     merge_job_args, parse_job_args)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a CAV-MAE model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--work-dir',
-        help='the directory to save the file containing evaluation metrics')
+    add_job_args(
+        parser,
+        work_dir_help='the directory to save the file containing '
+        'evaluation metrics',
+        cfg_options_help='override settings of the config, key=value')
     parser.add_argument(
         '--dump',
         type=str,
         help='dump the predictions (data samples) to a pickle file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_job_args(parser, argv)
 
 
 def merge_args(cfg: Config, args) -> Config:
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    merge_job_args(cfg, args)
     cfg.load_from = args.checkpoint
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
@@ -76,10 +55,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    setup_cpu_distributed(cfg, args.launcher)
-    configure_cpu_runtime_from_cfg(cfg)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
+    runner = build_runner(cfg, args.launcher)
     return runner.test()
 
 

@@ -14,16 +14,12 @@ opts out with ``cpu_fast_path = False``). Examples::
     bash tools/dist_train.sh configs/cavmae_pretrain.py 4 --resume
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.config import Config
 
 import cavmae_mm  # noqa: F401  (registers our modules; configs do too)
-from cavmae_mm.engine import (configure_cpu_runtime_from_cfg,
-                              setup_cpu_distributed)
+from cavmae_mm.engine.launch import (add_job_args, build_runner,
+                                     merge_job_args, parse_job_args)
 
 AMP_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper',
                 'MixedPrecisionOptimWrapper')
@@ -32,7 +28,11 @@ AMP_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper',
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a CAV-MAE model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    add_job_args(
+        parser,
+        work_dir_help='the dir to save logs and models',
+        cfg_options_help='override settings of the config, key=value (e.g. '
+        'train_dataloader.batch_size=8 model.mode=audioonly)')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -71,23 +71,7 @@ def parse_args(argv=None):
         '--tensorboard',
         action='store_true',
         help='also write TensorBoard logs (under <work_dir>/<time>/vis_data)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value (e.g. '
-        'train_dataloader.batch_size=8 model.mode=audioonly)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank (or --local_rank).
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_job_args(parser, argv)
 
 
 def enable_amp(cfg: Config, dtype=None) -> None:
@@ -109,13 +93,7 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.val_cfg = None
         cfg.val_dataloader = None
         cfg.val_evaluator = None
-    cfg.launcher = args.launcher
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    merge_job_args(cfg, args)
 
     if args.amp or args.amp_dtype:
         enable_amp(cfg, args.amp_dtype)
@@ -153,19 +131,11 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
-def build_runner(cfg: Config):
-    if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    return RUNNERS.build(cfg)
-
-
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    setup_cpu_distributed(cfg, args.launcher)
-    configure_cpu_runtime_from_cfg(cfg)
-    runner = build_runner(cfg)
+    runner = build_runner(cfg, args.launcher)
     runner.train()
 
 
