@@ -31,8 +31,10 @@ def test_kept_memory_is_reused_without_page_faults():
         # each of its 16384 pages faults again.
         assert _page_faults_of_a_64mb_activation() > 8000
         assert keep_freed_memory(True)
-        _page_faults_of_a_64mb_activation()  # grows the heap once
-        assert _page_faults_of_a_64mb_activation() < 500
+        for _ in range(5):  # the heap grows until the block fits reused
+            _page_faults_of_a_64mb_activation()
+        steady = [_page_faults_of_a_64mb_activation() for _ in range(3)]
+        assert max(steady) < 500, steady
     finally:
         keep_freed_memory(False)
 
