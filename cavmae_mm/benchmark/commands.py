@@ -5,6 +5,7 @@ import copy
 import gc
 import json
 import platform
+import statistics
 from typing import Dict, List, Optional
 
 import torch
@@ -32,11 +33,56 @@ def _machine() -> dict:
     return info
 
 
+def _memory_worker(arch: str, case: str, impl: str, dtype: str, batch: int,
+                   device: str, with_cp: bool, queue) -> None:
+    try:
+        torch.manual_seed(0)
+        model = build_case_model(arch, MODEL_CASES[case][0], device)
+        step = run_model_case(model, case, impl, dtype, batch, device,
+                              with_cp)
+        step()  # gradients and optimizer state exist from here on
+        with peak_memory(device) as memory:
+            step()
+        queue.put(memory['peak_mb'])
+    except BaseException as error:  # reported by the parent
+        queue.put(f'{type(error).__name__}: {error}')
+
+
+def measure_peak_memory(case: str, impl: str, dtype: str, args) -> float:
+    """Peak memory (MB) of one step in a fresh process holding only this
+    implementation's model, optimizer state and batch, so that neither
+    implementation is charged for the other's memory."""
+    import multiprocessing
+    context = multiprocessing.get_context('spawn')
+    queue = context.Queue()
+    worker = context.Process(
+        target=_memory_worker,
+        args=(args.arch, case, impl, dtype, args.batch, args.device,
+              args.with_cp, queue))
+    worker.start()
+    result = queue.get()
+    worker.join()
+    if isinstance(result, str):
+        raise RuntimeError(f'peak-memory run of {case} {dtype} {impl} '
+                           f'failed: {result}')
+    return result
+
+
 def measure_cases(cases: List[str], args) -> List[Measurement]:
     """Measure each case for each dtype, the two implementations
-    interleaved round by round so machine noise hits both alike."""
+    interleaved round by round so machine noise hits both alike. Peak
+    memory is measured first, each implementation in its own process."""
     results = []
     models: Dict[str, torch.nn.Module] = {}
+    memory = {}
+    if args.memory:
+        for case in cases:
+            for dtype in args.dtype:
+                for impl in args.impl:
+                    memory[case, dtype, impl] = measure_peak_memory(
+                        case, impl, dtype, args)
+    # The peak is measured before and after the cases, and the higher
+    # value kept: a busy moment of a shared machine lowers one of them.
     peaks = {dtype: matmul_peak(DTYPES[dtype], args.device)
              for dtype in args.dtype}
     for case in cases:
@@ -52,16 +98,15 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
             training = MODEL_CASES[case][1] == 'train'
             steps = {impl: run_model_case(
                 copy.deepcopy(model) if training else model, case, impl,
-                dtype, args.batch, args.device) for impl in args.impl}
+                dtype, args.batch, args.device, args.with_cp)
+                for impl in args.impl}
             rows = {impl: Measurement(case, args.device, dtype, impl,
                                       args.batch, peak_flops=peaks[dtype])
                     for impl in args.impl}
-            for impl in args.impl:  # warm-up, FLOPs and peak memory
+            for impl in args.impl:  # warm-up and FLOPs
                 median_time(steps[impl], args.device, 0, args.warmup)
                 rows[impl].flops = count_flops(steps[impl])
-                with peak_memory(args.device) as memory:
-                    steps[impl]()
-                rows[impl].peak_memory_mb = memory['peak_mb']
+                rows[impl].peak_memory_mb = memory.get((case, dtype, impl))
             # The work is the model's, not the kernel's: FlopCounterMode
             # does not count every fused attention kernel, so all
             # implementations are credited with the largest count.
@@ -69,16 +114,31 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
             for row in rows.values():
                 row.extra['counted_flops'] = row.flops
                 row.flops = work
+            # On the CPU the implementations differ in process settings
+            # (cavmae_mm.engine.cpu_runtime): after a switch, one untimed
+            # step lets the memory kept for reuse settle again.
+            rewarm = int(len(args.impl) > 1
+                         and args.device.startswith('cpu'))
             for _ in range(args.iters):
                 for impl in args.impl:
                     rows[impl].seconds += median_time(
-                        steps[impl], args.device, 1, 0)
+                        steps[impl], args.device, 1, rewarm)
             if 'fast' in rows and 'reference' in rows:
-                rows['fast'].extra['speedup'] = (
-                    rows['reference'].median_s / rows['fast'].median_s)
+                fast, ref = rows['fast'], rows['reference']
+                fast.extra['speedup'] = ref.median_s / fast.median_s
+                # Also the median of the per-round ratios (each round runs
+                # both): a second estimate, less sensitive to slow moments
+                # that last a round.
+                fast.extra['speedup_paired'] = statistics.median(
+                    r / f for f, r in zip(fast.seconds, ref.seconds))
             results += rows.values()
             del steps
             gc.collect()
+    for dtype in args.dtype:
+        peaks[dtype] = max(peaks[dtype],
+                           matmul_peak(DTYPES[dtype], args.device))
+    for row in results:
+        row.peak_flops = peaks[row.dtype]
     return results
 
 
@@ -101,7 +161,8 @@ def check_targets(results: List[Measurement]) -> List[dict]:
     if fast is not None:
         ref = by_key[(fast.name, fast.dtype, 'reference')] if (
             fast.name, fast.dtype, 'reference') in by_key else None
-        if ref is not None and fast.batch == 8:
+        if (ref is not None and fast.batch == 8 and fast.peak_memory_mb
+                and ref.peak_memory_mb):
             checks.append(dict(case='pretrain', dtype=fast.dtype,
                                metric='peak_memory_mb',
                                value=fast.peak_memory_mb,
@@ -119,9 +180,11 @@ def print_table(results: List[Measurement], checks: List[dict]) -> None:
         mfu = f'{100 * r.mfu:5.1f}%' if r.mfu is not None else '   n/a'
         speedup = r.extra.get('speedup')
         speedup = f'{speedup:7.2f}x' if speedup else ''
+        memory = (f'{r.peak_memory_mb:.0f}'
+                  if r.peak_memory_mb is not None else 'n/a')
         print(f'{r.name:22s} {r.dtype:5s} {r.impl:9s} '
               f'{r.samples_per_s:9.3f} {r.median_s:8.3f} {gflop:9.1f} '
-              f'{mfu} {r.peak_memory_mb or 0:8.0f} {speedup:>8s}')
+              f'{mfu} {memory:>8s} {speedup:>8s}')
     for check in checks:
         value = check['value']
         shown = f'{100 * value:.1f}%' if check['metric'] == 'mfu' else (
@@ -202,6 +265,12 @@ def _model_args(parser: argparse.ArgumentParser, cases: List[str],
     parser.add_argument('--iters', type=int, default=3,
                         help='timed runs per implementation (median)')
     parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--with-cp', action='store_true',
+                        help='activation checkpointing in the fast '
+                        "implementation's training steps (large batches)")
+    parser.add_argument('--no-memory', dest='memory', action='store_false',
+                        help='skip the peak-memory runs (one fresh process '
+                        'per case, dtype and implementation)')
     parser.add_argument('--output', help='write the results as JSON here')
 
 

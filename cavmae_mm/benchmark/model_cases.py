@@ -3,10 +3,13 @@
 Two implementations of the same model run side by side in one process:
 
 * ``fast`` (the project's defaults): attention ``fused='auto'``
-  (``scaled_dot_product_attention``, or the explicit formula where that is
-  faster: CPU bfloat16), the single-kernel ``Adam(fused=True)``;
+  (``scaled_dot_product_attention``, or where that is slower, under CPU
+  bfloat16, the explicit formula computed in cache-sized chunks), the
+  single-kernel ``Adam(fused=True)`` and, on the CPU, the process settings
+  of ``tools/train.py`` (:mod:`cavmae_mm.engine.cpu_runtime`);
 * ``reference``: the reference implementation's eager style: explicit
-  softmax attention everywhere and PyTorch's default Adam.
+  softmax attention over the whole batch, PyTorch's default Adam and
+  default process settings.
 
 Mixed precision goes through the project's ``MixedPrecisionOptimWrapper``
 (what ``--amp`` selects) and the step through MMEngine's
@@ -60,14 +63,19 @@ def build_case_model(arch: str, kind: str, device: str,
         logger.setLevel(level)
 
 
-def set_impl(model: torch.nn.Module, impl: str) -> None:
-    """Switch between the two implementations: the attention kernels, and
-    flushing denormal floats to zero on the CPU (the fast path, as
-    ``tools/train.py`` does; without it, fp32 steps slow down many-fold once
-    small gradients and Adam moments become subnormal)."""
+def set_impl(model: torch.nn.Module, impl: str, device: str) -> None:
+    """Switch between the two implementations: the attention kernels and,
+    on the CPU, the process settings ``tools/train.py`` applies
+    (:func:`~cavmae_mm.engine.cpu_runtime.configure_cpu_runtime`: flushing
+    denormals, keeping freed memory for reuse). For the reference they are
+    reset to glibc's behaviour in a default training process (its dynamic
+    thresholds at their steady state) and the memory kept so far is given
+    back."""
+    from ..engine.cpu_runtime import configure_cpu_runtime
     if impl not in IMPLS:
         raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
-    torch.set_flush_denormal(impl == 'fast')
+    if device.startswith('cpu'):
+        configure_cpu_runtime(impl == 'fast')
     for module in model.modules():
         if isinstance(module, Attention):
             module.fused = 'auto' if impl == 'fast' else False
@@ -109,17 +117,23 @@ def make_optim_wrapper(model: torch.nn.Module, impl: str,
 
 
 def run_model_case(model: torch.nn.Module, case: str, impl: str,
-                   dtype: str, batch: int, device: str
-                   ) -> Callable[[], object]:
-    """A zero-argument callable running one step of ``case``."""
+                   dtype: str, batch: int, device: str,
+                   with_cp: bool = False) -> Callable[[], object]:
+    """A zero-argument callable running one step of ``case``; ``with_cp``
+    turns on activation checkpointing in the encoder and decoder of the
+    fast implementation's model."""
     kind, what = MODEL_CASES[case]
     data = make_batch(model, batch, device)
     if what == 'train':
         model.train()
+        if with_cp and impl == 'fast':
+            for part in (model.backbone, getattr(model, 'neck', None)):
+                if part is not None:
+                    part.with_cp = True
         wrapper = make_optim_wrapper(model, impl, dtype)
 
         def train_step():
-            set_impl(model, impl)
+            set_impl(model, impl, device)
             return model.train_step(data, wrapper)
 
         return train_step
@@ -131,7 +145,7 @@ def run_model_case(model: torch.nn.Module, case: str, impl: str,
 
     @torch.no_grad()
     def forward():
-        set_impl(model, impl)
+        set_impl(model, impl, device)
         with torch.autocast(**autocast):
             if what == 'retrieval':
                 return model.extract_embeddings(inputs)
