@@ -1,12 +1,13 @@
 """The ``train``, ``infer`` and ``retrieval-metric`` sub-commands of
 ``tools/benchmark.py``."""
 import argparse
+import contextlib
 import copy
 import gc
 import json
 import platform
 import statistics
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 import torch
 
@@ -68,6 +69,20 @@ def measure_peak_memory(case: str, impl: str, dtype: str, args) -> float:
     return result
 
 
+@contextlib.contextmanager
+def without_checkpointing(model: torch.nn.Module) -> Iterator[None]:
+    """Count the model's FLOPs, not the recomputation of ``with_cp``."""
+    parts = [part for part in model.modules()
+             if getattr(part, 'with_cp', False)]
+    for part in parts:
+        part.with_cp = False
+    try:
+        yield
+    finally:
+        for part in parts:
+            part.with_cp = True
+
+
 def measure_cases(cases: List[str], args) -> List[Measurement]:
     """Measure each case for each dtype, the two implementations
     interleaved round by round so machine noise hits both alike. Peak
@@ -96,16 +111,18 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
             # Training changes the weights: each implementation trains its
             # own copy, so neither sees the other's updates.
             training = MODEL_CASES[case][1] == 'train'
+            copies = {impl: copy.deepcopy(model) if training else model
+                      for impl in args.impl}
             steps = {impl: run_model_case(
-                copy.deepcopy(model) if training else model, case, impl,
-                dtype, args.batch, args.device, args.with_cp)
-                for impl in args.impl}
+                copies[impl], case, impl, dtype, args.batch, args.device,
+                args.with_cp) for impl in args.impl}
             rows = {impl: Measurement(case, args.device, dtype, impl,
                                       args.batch, peak_flops=peaks[dtype])
                     for impl in args.impl}
             for impl in args.impl:  # warm-up and FLOPs
                 median_time(steps[impl], args.device, 0, args.warmup)
-                rows[impl].flops = count_flops(steps[impl])
+                with without_checkpointing(copies[impl]):
+                    rows[impl].flops = count_flops(steps[impl])
                 rows[impl].peak_memory_mb = memory.get((case, dtype, impl))
             # The work is the model's, not the kernel's: FlopCounterMode
             # does not count every fused attention kernel, so all
