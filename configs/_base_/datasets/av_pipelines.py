@@ -48,14 +48,6 @@ eval_pipeline = [
          meta_keys=('video_id', ))
 ]
 eval_10frame_pipeline = [
-    dict(type='LoadAudioWaveform'),
-    dict(type='KaldiFbank', target_length=target_length),
-    dict(type='NormalizeFbank'),
-    dict(type='SampleAVFrames', mode='all'),
-    dict(type='LoadAVFrames'),
-    dict(type='AVResize', scale=(-1, img_size)),
-    dict(type='CenterCrop', crop_size=img_size),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-         meta_keys=('video_id', ))
+    dict(t, mode='all') if t['type'] == 'SampleAVFrames' else t
+    for t in eval_pipeline
 ]
