@@ -37,7 +37,8 @@ def make_clip(tmp_path):
     Keywords: ``name``, ``duration`` (s), ``size`` (w, h), ``fps``,
     ``sample_rate``, ``channels``, ``freqs`` (one tone per channel, 0 for
     silence), ``audio`` (False: no audio track), ``video`` (False: no video
-    track, ``'empty'``: a track without frames), ``pix_fmt``,
+    track, ``'empty'``: a track without frames, ``'garbage'``: every video
+    packet replaced by random bytes), ``pix_fmt``,
     ``audio_codec``, ``faststart``, ``frames`` (explicit RGB frames).
     """
 
@@ -55,6 +56,12 @@ def make_clip(tmp_path):
                     int(round(duration * sample_rate)), np.float32)
                 for f in freqs
             ])
+        if video == 'garbage':
+            source = factory(f'source_of_{name}', duration, size, fps,
+                             sample_rate, channels, freqs, audio, True,
+                             pix_fmt, audio_codec, faststart, frames)
+            _replace_video_packets_with_garbage(source, str(path))
+            return str(path)
         if video == 'empty':
             video_frames = []
         elif video:
@@ -74,3 +81,24 @@ def make_clip(tmp_path):
         return str(path)
 
     return factory
+
+
+def _replace_video_packets_with_garbage(src_path, path):
+    """Copy ``src_path`` to ``path`` with every video packet's payload
+    replaced by random bytes (timestamps kept, audio untouched)."""
+    import av
+    rng = np.random.default_rng(0)
+    with av.open(src_path) as src, av.open(path, 'w') as out:
+        video = out.add_stream_from_template(src.streams.video[0])
+        audio = out.add_stream_from_template(src.streams.audio[0])
+        for packet in src.demux():
+            if packet.dts is None:
+                continue
+            if packet.stream.type == 'video':
+                junk = av.Packet(rng.bytes(packet.size))
+                junk.pts, junk.dts = packet.pts, packet.dts
+                junk.time_base, junk.stream = packet.time_base, video
+                out.mux(junk)
+            else:
+                packet.stream = audio
+                out.mux(packet)
