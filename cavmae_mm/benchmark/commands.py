@@ -117,7 +117,7 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
                 copies[impl], case, impl, dtype, args.batch, args.device,
                 args.with_cp) for impl in args.impl}
             rows = {impl: Measurement(case, args.device, dtype, impl,
-                                      args.batch, peak_flops=peaks[dtype])
+                                      args.batch)
                     for impl in args.impl}
             for impl in args.impl:  # warm-up and FLOPs
                 median_time(steps[impl], args.device, 0, args.warmup)
@@ -149,7 +149,7 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
                 fast.extra['speedup_paired'] = statistics.median(
                     r / f for f, r in zip(fast.seconds, ref.seconds))
             results += rows.values()
-            del steps
+            del steps, copies  # free the trained copies before the next
             gc.collect()
     for dtype in args.dtype:
         peaks[dtype] = max(peaks[dtype],
