@@ -223,7 +223,7 @@ def run_models(args, cases: List[str]) -> dict:
     results = measure_cases(cases, args)
     checks = check_targets(results)
     peaks = {r.dtype: r.peak_flops for r in results}
-    print(f'matmul peak: ' + ', '.join(
+    print('matmul peak: ' + ', '.join(
         f'{dtype} {peak / 1e9:.0f} GFLOP/s' for dtype, peak in peaks.items()))
     print_table(results, checks)
     payload = dict(machine=_machine(), args=vars(args).copy(),
