@@ -11,8 +11,8 @@ from typing import Dict, Iterator, List, Optional
 
 import torch
 
-from .measure import (Measurement, count_flops, matmul_peak, median_time,
-                      peak_memory)
+from .measure import (DENSE_FLOP_OPS, Measurement, count_flops,
+                      matmul_peak, median_time, peak_memory, time_breakdown)
 from .model_cases import (IMPLS, INFER_MODES, MODEL_CASES, build_case_model,
                           run_model_case)
 
@@ -122,7 +122,10 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
             for impl in args.impl:  # warm-up and FLOPs
                 median_time(steps[impl], args.device, 0, args.warmup)
                 with without_checkpointing(copies[impl]):
-                    rows[impl].flops = count_flops(steps[impl])
+                    by_op = count_flops(steps[impl])
+                rows[impl].flops = sum(by_op.values())
+                rows[impl].extra['dense_flops'] = sum(
+                    by_op.get(op, 0) for op in DENSE_FLOP_OPS)
                 rows[impl].peak_memory_mb = memory.get((case, dtype, impl))
             # The work is the model's, not the kernel's: FlopCounterMode
             # does not count every fused attention kernel, so all
@@ -148,6 +151,11 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
                 # that last a round.
                 fast.extra['speedup_paired'] = statistics.median(
                     r / f for f, r in zip(fast.seconds, ref.seconds))
+            if args.breakdown:
+                for impl in args.impl:
+                    median_time(steps[impl], args.device, 0, rewarm)
+                    rows[impl].extra['breakdown_ms'] = time_breakdown(
+                        steps[impl])
             results += rows.values()
             del steps, copies  # free the trained copies before the next
             gc.collect()
@@ -170,9 +178,14 @@ def check_targets(results: List[Measurement]) -> List[dict]:
             value = fast.mfu if what == 'mfu' else fast.extra.get(what)
             if value is None:
                 continue
-            checks.append(dict(case=case, dtype=dtype, metric=what,
-                               value=value, target=threshold,
-                               met=value >= threshold))
+            check = dict(case=case, dtype=dtype, metric=what, value=value,
+                         target=threshold, met=value >= threshold)
+            ref = by_key.get((case, dtype, 'reference'))
+            if what == 'speedup' and ref is not None and ref.mfu:
+                # The MFU the fast implementation would need: the target
+                # seen against the machine's limit.
+                check['needs_mfu'] = threshold * ref.mfu
+            checks.append(check)
     fast = by_key.get(('pretrain', 'fp32', 'fast')) or by_key.get(
         ('pretrain', 'bf16', 'fast'))
     if fast is not None:
@@ -202,13 +215,31 @@ def print_table(results: List[Measurement], checks: List[dict]) -> None:
         print(f'{r.name:22s} {r.dtype:5s} {r.impl:9s} '
               f'{r.samples_per_s:9.3f} {r.median_s:8.3f} {gflop:9.1f} '
               f'{mfu} {memory:>8s} {speedup:>8s}')
+    for r in results:
+        if 'breakdown_ms' in r.extra:
+            print(_breakdown_line(r))
     for check in checks:
         value = check['value']
         shown = f'{100 * value:.1f}%' if check['metric'] == 'mfu' else (
             f'{value:.2f}')
+        needs = (f'; needs {100 * check["needs_mfu"]:.1f}% MFU'
+                 if 'needs_mfu' in check else '')
         print(f'target {check["case"]} {check["dtype"]} {check["metric"]}: '
-              f'{shown} (target {check["target"]}) -> '
+              f'{shown} (target {check["target"]}{needs}) -> '
               f'{"MET" if check["met"] else "NOT MET"}')
+
+
+def _breakdown_line(r: Measurement) -> str:
+    """One row's profiled time per kind of kernel, and the rate of its
+    dense layers against the matmul peak."""
+    parts = r.extra['breakdown_ms']
+    dense_rate = r.extra['dense_flops'] / (parts['dense'] / 1e3)
+    shown = ', '.join(f'{kind} {ms:.0f}' for kind, ms in parts.items()
+                      if kind != 'total')
+    return (f'{r.name} {r.dtype} {r.impl}: {parts["total"]:.0f} ms '
+            f'profiled ({shown}); dense layers at '
+            f'{dense_rate / 1e9:.0f} GFLOP/s = '
+            f'{100 * dense_rate / r.peak_flops:.0f}% of the matmul peak')
 
 
 def _write_json(path: Optional[str], payload: dict) -> None:
@@ -219,6 +250,9 @@ def _write_json(path: Optional[str], payload: dict) -> None:
 
 
 def run_models(args, cases: List[str]) -> dict:
+    if args.breakdown and not args.device.startswith('cpu'):
+        raise SystemExit('--breakdown profiles CPU kernels; on a GPU use '
+                         'torch.profiler with CUDA activity instead')
     torch.manual_seed(0)
     results = measure_cases(cases, args)
     checks = check_targets(results)
@@ -285,6 +319,11 @@ def _model_args(parser: argparse.ArgumentParser, cases: List[str],
     parser.add_argument('--with-cp', action='store_true',
                         help='activation checkpointing in the fast '
                         "implementation's training steps (large batches)")
+    parser.add_argument('--breakdown', action='store_true',
+                        help='profile two more steps per implementation '
+                        '(CPU) and report the time per kind of kernel: '
+                        'dense layers, attention, copies and casts, '
+                        'optimizer, other')
     parser.add_argument('--no-memory', dest='memory', action='store_false',
                         help='skip the peak-memory runs (one fresh process '
                         'per case, dtype and implementation)')

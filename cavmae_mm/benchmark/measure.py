@@ -65,12 +65,63 @@ def median_time(fn: Callable[[], object], device: str, iters: int,
     return times
 
 
-def count_flops(fn: Callable[[], object]) -> int:
-    """FLOPs of one call (matmuls, convolutions, attention) counted by
+def count_flops(fn: Callable[[], object]) -> Dict[str, int]:
+    """FLOPs of one call per operator (``'aten.mm'``, ``'aten.bmm'``, ...:
+    matmuls, convolutions, attention), counted by
     ``torch.utils.flop_counter``."""
     with FlopCounterMode(display=False) as counter:
         fn()
-    return counter.get_total_flops()
+    return {str(op): flops
+            for op, flops in counter.get_flop_counts()['Global'].items()}
+
+
+#: The operators of the dense layers (linear, patch-embedding convolution):
+#: their FLOPs and, in :func:`time_breakdown`, their time.
+DENSE_FLOP_OPS = ('aten.mm', 'aten.addmm', 'aten.convolution',
+                  'aten.convolution_backward')
+#: Profiler names of each kind of kernel in :func:`time_breakdown`.
+KERNEL_KINDS = {
+    'dense': ('aten::mm', 'aten::addmm', 'aten::mkldnn_convolution',
+              'aten::convolution_backward'),
+    'attention': ('aten::bmm', 'aten::baddbmm', 'aten::_softmax',
+                  'aten::_softmax_backward_data'),
+    'copies_and_casts': ('aten::copy_', 'aten::cat', 'aten::clone'),
+}
+
+
+def time_breakdown(fn: Callable[[], object], steps: int = 2
+                   ) -> Dict[str, float]:
+    """Where the time of ``fn`` goes on the CPU, in ms per call.
+
+    Each operator's own time (``torch.profiler``, children excluded) goes
+    to ``dense`` (linear layers, convolutions), ``attention`` (its batched
+    matmuls and softmax; the fused kernels too), ``copies_and_casts``
+    (dtype casts, ``contiguous`` copies, concatenation), ``optimizer``
+    (everything inside ``Optimizer.step``) or ``other`` (normalization,
+    activations, losses, ...); ``total`` is their sum. The profiler adds
+    a few percent of overhead.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    kind_of = {name: kind for kind, names in KERNEL_KINDS.items()
+               for name in names}
+    out = dict.fromkeys(
+        ['dense', 'attention', 'copies_and_casts', 'optimizer', 'other'], 0.)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            fn()
+    for event in prof.events():
+        node, kind = event, None
+        while node is not None and kind is None:
+            if node.name.startswith('Optimizer.step#'):
+                kind = 'optimizer'
+            node = node.cpu_parent
+        if kind is None:
+            kind = kind_of.get(event.name, 'other')
+            if 'scaled_dot_product' in event.name:
+                kind = 'attention'
+        out[kind] += event.self_cpu_time_total / 1e3 / steps  # us -> ms
+    out['total'] = sum(out.values())
+    return out
 
 
 def matmul_peak(dtype: torch.dtype, device: str, size: int = 4096,

@@ -38,18 +38,56 @@ def test_train_benchmark_reports_speed_mfu_memory_and_ratio(tmp_path):
         assert fast['extra']['speedup'] == pytest.approx(
             ref['median_s'] / fast['median_s'])
     assert set(result['matmul_peak_flops']) == {'fp32', 'bf16'}
-    assert any(t['metric'] == 'speedup' for t in result['targets'])
+    speedups = [t for t in result['targets'] if t['metric'] == 'speedup']
+    assert speedups
+    for check in speedups:  # the MFU a speed-up target asks of the fast path
+        ref = rows[(check['case'], check['dtype'], 'reference')]
+        assert check['needs_mfu'] == pytest.approx(check['target'] *
+                                                   ref['mfu'])
     assert 'MFU' in stdout and 'speed-up' in stdout
 
 
 @pytest.mark.slow
 def test_finetune_step_benchmark(tmp_path):
-    result, _ = _run(['train', '--arch', 'tiny', '--batch', '2', '--cases',
-                      'finetune', '--iters', '1', '--dtype', 'bf16',
-                      '--impl', 'fast', '--no-memory'], tmp_path)
+    result, stdout = _run(['train', '--arch', 'tiny', '--batch', '2',
+                           '--cases', 'finetune', '--iters', '1', '--dtype',
+                           'bf16', '--impl', 'fast', '--no-memory',
+                           '--breakdown'], tmp_path)
     (row, ) = result['results']
     assert row['name'] == 'finetune' and row['peak_memory_mb'] is None
     assert row['flops'] > 0 and row['median_s'] > 0
+    parts = row['extra']['breakdown_ms']
+    assert parts['dense'] > 0 and parts['optimizer'] > 0
+    assert 0 < row['extra']['dense_flops'] < row['flops']
+    assert 'dense layers at' in stdout
+
+
+def test_time_breakdown_sorts_kernels_by_kind():
+    import torch
+
+    from cavmae_mm.benchmark.measure import count_flops, time_breakdown
+    layer = torch.nn.Linear(256, 256)
+    optimizer = torch.optim.Adam(layer.parameters())
+    x = torch.randn(64, 256)
+
+    def step():
+        optimizer.zero_grad()
+        hidden = layer(x)  # dense: addmm, then mm twice in backward
+        scores = torch.bmm(hidden[None], hidden.t()[None]).softmax(-1)
+        loss = (scores @ hidden).bfloat16().float().square().mean()
+        loss.backward()
+        optimizer.step()
+
+    step()
+    parts = time_breakdown(step, steps=3)
+    kinds = ('dense', 'attention', 'copies_and_casts', 'optimizer', 'other')
+    assert set(parts) == set(kinds) | {'total'}
+    assert all(parts[kind] > 0 for kind in kinds)
+    assert parts['total'] == pytest.approx(sum(parts[k] for k in kinds))
+    flops = count_flops(step)
+    assert flops['aten.addmm'] == 2 * 64 * 256 * 256  # the layer's forward
+    # its weight gradient, plus the products of the attention-like part
+    assert flops['aten.mm'] > 2 * 64 * 256 * 256 and flops['aten.bmm'] > 0
 
 
 @pytest.mark.slow
