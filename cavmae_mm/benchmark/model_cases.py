@@ -8,8 +8,11 @@ Two implementations of the same model run side by side in one process:
   single-kernel ``Adam(fused=True)`` and, on the CPU, the process settings
   of ``tools/train.py`` (:mod:`cavmae_mm.engine.cpu_runtime`);
 * ``reference``: the reference implementation's eager style: explicit
-  softmax attention over the whole batch, PyTorch's default Adam and
-  default process settings.
+  softmax attention over the whole batch with the scores scaled after the
+  product (timm 0.4's ``Attention``, which the reference uses), PyTorch's
+  default Adam and default process settings. The rest of the model is
+  the project's code (the reference's token gathers and in-place
+  additions in its decoder are not re-stated: a few ms of a step).
 
 Mixed precision goes through the project's ``MixedPrecisionOptimWrapper``
 (what ``--amp`` selects) and the step through MMEngine's
