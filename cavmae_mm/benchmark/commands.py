@@ -231,7 +231,8 @@ def print_table(results: List[Measurement], checks: List[dict]) -> None:
 
 def _breakdown_line(r: Measurement) -> str:
     """One row's profiled time per kind of kernel, and the rate of its
-    dense layers against the matmul peak."""
+    dense layers against the matmul peak (understated with ``--with-cp``:
+    the recomputed layers take time but their FLOPs are not counted)."""
     parts = r.extra['breakdown_ms']
     dense_rate = r.extra['dense_flops'] / (parts['dense'] / 1e3)
     shown = ', '.join(f'{kind} {ms:.0f}' for kind, ms in parts.items()
