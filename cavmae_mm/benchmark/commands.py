@@ -189,8 +189,7 @@ def check_targets(results: List[Measurement]) -> List[dict]:
     fast = by_key.get(('pretrain', 'fp32', 'fast')) or by_key.get(
         ('pretrain', 'bf16', 'fast'))
     if fast is not None:
-        ref = by_key[(fast.name, fast.dtype, 'reference')] if (
-            fast.name, fast.dtype, 'reference') in by_key else None
+        ref = by_key.get((fast.name, fast.dtype, 'reference'))
         if (ref is not None and fast.batch == 8 and fast.peak_memory_mb
                 and ref.peak_memory_mb):
             checks.append(dict(case='pretrain', dtype=fast.dtype,

@@ -104,8 +104,7 @@ def time_breakdown(fn: Callable[[], object], steps: int = 2
     from torch.profiler import ProfilerActivity, profile
     kind_of = {name: kind for kind, names in KERNEL_KINDS.items()
                for name in names}
-    out = dict.fromkeys(
-        ['dense', 'attention', 'copies_and_casts', 'optimizer', 'other'], 0.)
+    out = dict.fromkeys([*KERNEL_KINDS, 'optimizer', 'other'], 0.)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
             fn()
