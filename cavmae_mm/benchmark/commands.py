@@ -11,7 +11,7 @@ from typing import Dict, Iterator, List, Optional
 
 import torch
 
-from .measure import (DENSE_FLOP_OPS, Measurement, count_flops,
+from .measure import (DENSE_FLOP_OPS, Measurement, count_flops, kernel_work,
                       matmul_peak, median_time, peak_memory, time_breakdown)
 from .model_cases import (IMPLS, INFER_MODES, MODEL_CASES, build_case_model,
                           run_model_case)
@@ -139,10 +139,18 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
             # step lets the memory kept for reuse settle again.
             rewarm = int(len(args.impl) > 1
                          and args.device.startswith('cpu'))
+            kernel = {impl: [] for impl in args.impl}
             for _ in range(args.iters):
                 for impl in args.impl:
-                    rows[impl].seconds += median_time(
-                        steps[impl], args.device, 1, rewarm)
+                    median_time(steps[impl], args.device, 0, rewarm)
+                    with kernel_work() as work:
+                        rows[impl].seconds += median_time(
+                            steps[impl], args.device, 1, 0)
+                    kernel[impl].append(work)
+            for impl, works in kernel.items():
+                for key in ('system_s', 'minor_faults'):
+                    rows[impl].extra[key] = statistics.median(
+                        w[key] for w in works)
             if 'fast' in rows and 'reference' in rows:
                 fast, ref = rows['fast'], rows['reference']
                 fast.extra['speedup'] = ref.median_s / fast.median_s
@@ -215,6 +223,11 @@ def print_table(results: List[Measurement], checks: List[dict]) -> None:
               f'{r.samples_per_s:9.3f} {r.median_s:8.3f} {gflop:9.1f} '
               f'{mfu} {memory:>8s} {speedup:>8s}')
     for r in results:
+        if 'system_s' in r.extra:
+            print(f'{r.name} {r.dtype} {r.impl}: system time '
+                  f'{r.extra["system_s"]:.2f} s and '
+                  f'{r.extra["minor_faults"]:.0f} page faults per step '
+                  '(median)')
         if 'breakdown_ms' in r.extra:
             print(_breakdown_line(r))
     for check in checks:
@@ -229,7 +242,7 @@ def print_table(results: List[Measurement], checks: List[dict]) -> None:
 
 
 def _breakdown_line(r: Measurement) -> str:
-    """One row's profiled time per kind of kernel, and the rate of its
+    """One row's time per kind of operator, and the rate of its
     dense layers against the matmul peak (understated with ``--with-cp``:
     the recomputed layers take time but their FLOPs are not counted)."""
     parts = r.extra['breakdown_ms']
@@ -237,7 +250,7 @@ def _breakdown_line(r: Measurement) -> str:
     shown = ', '.join(f'{kind} {ms:.0f}' for kind, ms in parts.items()
                       if kind != 'total')
     return (f'{r.name} {r.dtype} {r.impl}: {parts["total"]:.0f} ms '
-            f'profiled ({shown}); dense layers at '
+            f'timed ({shown}); dense layers at '
             f'{dense_rate / 1e9:.0f} GFLOP/s = '
             f'{100 * dense_rate / r.peak_flops:.0f}% of the matmul peak')
 
@@ -251,8 +264,9 @@ def _write_json(path: Optional[str], payload: dict) -> None:
 
 def run_models(args, cases: List[str]) -> dict:
     if args.breakdown and not args.device.startswith('cpu'):
-        raise SystemExit('--breakdown profiles CPU kernels; on a GPU use '
-                         'torch.profiler with CUDA activity instead')
+        raise SystemExit('--breakdown times CPU operators as they run; GPU '
+                         'kernels run asynchronously: use torch.profiler '
+                         'with CUDA activity instead')
     torch.manual_seed(0)
     results = measure_cases(cases, args)
     checks = check_targets(results)
@@ -320,10 +334,10 @@ def _model_args(parser: argparse.ArgumentParser, cases: List[str],
                         help='activation checkpointing in the fast '
                         "implementation's training steps (large batches)")
     parser.add_argument('--breakdown', action='store_true',
-                        help='profile two more steps per implementation '
-                        '(CPU) and report the time per kind of kernel: '
+                        help='time every operator of two more steps per '
+                        'implementation (CPU) and report the time per kind: '
                         'dense layers, attention, copies and casts, '
-                        'optimizer, other')
+                        'optimizer, other operators, between operators')
     parser.add_argument('--no-memory', dest='memory', action='store_false',
                         help='skip the peak-memory runs (one fresh process '
                         'per case, dtype and implementation)')

@@ -1,11 +1,13 @@
 """Timing, FLOP counting, matmul peak and peak memory, CPU and CUDA."""
 import contextlib
+import resource
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 
@@ -65,6 +67,19 @@ def median_time(fn: Callable[[], object], device: str, iters: int,
     return times
 
 
+@contextlib.contextmanager
+def kernel_work() -> Iterator[Dict[str, float]]:
+    """System CPU time (s) and minor page faults of the whole process while
+    the block runs: the kernel's share of a step, mostly faulting in fresh
+    pages of large tensors that the allocator mapped anew."""
+    result: Dict[str, float] = {}
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    yield result
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    result['system_s'] = after.ru_stime - before.ru_stime
+    result['minor_faults'] = after.ru_minflt - before.ru_minflt
+
+
 def count_flops(fn: Callable[[], object]) -> Dict[str, int]:
     """FLOPs of one call per operator (``'aten.mm'``, ``'aten.bmm'``, ...:
     matmuls, convolutions, attention), counted by
@@ -79,46 +94,90 @@ def count_flops(fn: Callable[[], object]) -> Dict[str, int]:
 #: their FLOPs and, in :func:`time_breakdown`, their time.
 DENSE_FLOP_OPS = ('aten.mm', 'aten.addmm', 'aten.convolution',
                   'aten.convolution_backward')
-#: Profiler names of each kind of kernel in :func:`time_breakdown`.
+#: ATen operators of each kind in :func:`time_breakdown` (operators whose
+#: name contains ``scaled_dot_product`` count as attention too).
 KERNEL_KINDS = {
-    'dense': ('aten::mm', 'aten::addmm', 'aten::mkldnn_convolution',
+    'dense': ('aten::mm', 'aten::addmm', 'aten::convolution',
               'aten::convolution_backward'),
     'attention': ('aten::bmm', 'aten::baddbmm', 'aten::_softmax',
                   'aten::_softmax_backward_data'),
-    'copies_and_casts': ('aten::copy_', 'aten::cat', 'aten::clone'),
+    'copies_and_casts': ('aten::_to_copy', 'aten::copy_', 'aten::cat',
+                         'aten::clone'),
 }
+
+
+class _OperatorTimes(TorchDispatchMode):
+    """Adds up the wall time of every ATen operator that runs under it,
+    by kind (:data:`KERNEL_KINDS`; ``optimizer`` for everything inside an
+    optimizer's ``step``, ``other`` for the rest). On the CPU an operator
+    has finished when its call returns, so its call is its time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kind_of = {name: kind for kind, names in KERNEL_KINDS.items()
+                        for name in names}
+        self.seconds = dict.fromkeys([*KERNEL_KINDS, 'optimizer', 'other'],
+                                     0.)
+        self.in_optimizer = False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        start = time.perf_counter()
+        out = func(*args, **(kwargs or {}))
+        elapsed = time.perf_counter() - start
+        name = func._schema.name
+        if self.in_optimizer:
+            kind = 'optimizer'
+        elif 'scaled_dot_product' in name:
+            kind = 'attention'
+        else:
+            kind = self.kind_of.get(name, 'other')
+        self.seconds[kind] += elapsed
+        return out
 
 
 def time_breakdown(fn: Callable[[], object], steps: int = 2
                    ) -> Dict[str, float]:
     """Where the time of ``fn`` goes on the CPU, in ms per call.
 
-    Each operator's own time (``torch.profiler``, children excluded) goes
-    to ``dense`` (linear layers, convolutions), ``attention`` (its batched
-    matmuls and softmax; the fused kernels too), ``copies_and_casts``
-    (dtype casts, ``contiguous`` copies, concatenation), ``optimizer``
-    (everything inside ``Optimizer.step``) or ``other`` (normalization,
-    activations, losses, ...); ``total`` is their sum. The profiler adds
-    a few percent of overhead.
+    Every ATen operator is timed as it runs (a ``TorchDispatchMode``) and
+    its time goes to ``dense`` (linear layers, convolutions), ``attention``
+    (its batched matmuls and softmax; the fused kernels too),
+    ``copies_and_casts`` (dtype casts, ``contiguous`` copies,
+    concatenation), ``optimizer`` (everything inside ``Optimizer.step``)
+    or ``other`` (normalization, activations, losses, ...);
+    ``between_operators`` is the rest of the wall time (Python, autograd
+    and module overhead, and the timer's own, a few percent) and ``total``
+    the wall time.
+
+    Not ``torch.profiler``: its event buffers move glibc's heap under the
+    step's large tensors, and the page faults that follow (tens of
+    thousands per step) land on whatever operator allocates them,
+    typically the casts of weight gradients, several times their cost.
     """
-    from torch.profiler import ProfilerActivity, profile
-    kind_of = {name: kind for kind, names in KERNEL_KINDS.items()
-               for name in names}
-    out = dict.fromkeys([*KERNEL_KINDS, 'optimizer', 'other'], 0.)
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(steps):
-            fn()
-    for event in prof.events():
-        node, kind = event, None
-        while node is not None and kind is None:
-            if node.name.startswith('Optimizer.step#'):
-                kind = 'optimizer'
-            node = node.cpu_parent
-        if kind is None:
-            kind = kind_of.get(event.name, 'other')
-            if 'scaled_dot_product' in event.name:
-                kind = 'attention'
-        out[kind] += event.self_cpu_time_total / 1e3 / steps  # us -> ms
+    from torch.optim.optimizer import (register_optimizer_step_post_hook,
+                                       register_optimizer_step_pre_hook)
+    timer = _OperatorTimes()
+
+    def enter_optimizer(*args):
+        timer.in_optimizer = True
+
+    def leave_optimizer(*args):
+        timer.in_optimizer = False
+
+    hooks = (register_optimizer_step_pre_hook(enter_optimizer),
+             register_optimizer_step_post_hook(leave_optimizer))
+    try:
+        with timer:
+            start = time.perf_counter()
+            for _ in range(steps):
+                fn()
+            wall = time.perf_counter() - start
+    finally:
+        for hook in hooks:
+            hook.remove()
+    out = {kind: seconds * 1e3 / steps
+           for kind, seconds in timer.seconds.items()}
+    out['between_operators'] = wall * 1e3 / steps - sum(out.values())
     out['total'] = sum(out.values())
     return out
 

@@ -3,6 +3,7 @@ the measurements are real and complete (not their speed)."""
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -32,6 +33,9 @@ def test_train_benchmark_reports_speed_mfu_memory_and_ratio(tmp_path):
         # Measured in a process of its own: a whole Python process with
         # torch, but not two models.
         assert 300 < row['peak_memory_mb'] < 4000
+        # the kernel's share of a step, from getrusage
+        assert 0 <= row['extra']['system_s'] < row['median_s']
+        assert row['extra']['minor_faults'] >= 0
     for dtype in ('fp32', 'bf16'):
         fast = rows[('pretrain', dtype, 'fast')]
         ref = rows[('pretrain', dtype, 'reference')]
@@ -45,6 +49,7 @@ def test_train_benchmark_reports_speed_mfu_memory_and_ratio(tmp_path):
         assert check['needs_mfu'] == pytest.approx(check['target'] *
                                                    ref['mfu'])
     assert 'MFU' in stdout and 'speed-up' in stdout
+    assert 'page faults per step' in stdout
 
 
 @pytest.mark.slow
@@ -79,11 +84,17 @@ def test_time_breakdown_sorts_kernels_by_kind():
         optimizer.step()
 
     step()
+    start = time.perf_counter()
     parts = time_breakdown(step, steps=3)
-    kinds = ('dense', 'attention', 'copies_and_casts', 'optimizer', 'other')
+    wall_ms = (time.perf_counter() - start) * 1e3 / 3
+    kinds = ('dense', 'attention', 'copies_and_casts', 'optimizer', 'other',
+             'between_operators')
     assert set(parts) == set(kinds) | {'total'}
     assert all(parts[kind] > 0 for kind in kinds)
     assert parts['total'] == pytest.approx(sum(parts[k] for k in kinds))
+    # the parts add up to the step's wall time, measured around them
+    assert parts['total'] <= wall_ms
+    assert parts['total'] == pytest.approx(wall_ms, rel=0.1)
     flops = count_flops(step)
     assert flops['aten.addmm'] == 2 * 64 * 256 * 256  # the layer's forward
     # its weight gradient, plus the products of the attention-like part
