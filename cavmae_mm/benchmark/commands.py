@@ -11,7 +11,7 @@ from typing import Dict, Iterator, List, Optional
 
 import torch
 
-from .measure import (DENSE_FLOP_OPS, Measurement, count_flops, kernel_work,
+from .measure import (KERNEL_KINDS, Measurement, count_flops, kernel_work,
                       matmul_peak, median_time, peak_memory, time_breakdown)
 from .model_cases import (IMPLS, INFER_MODES, MODEL_CASES, build_case_model,
                           run_model_case)
@@ -125,7 +125,7 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
                     by_op = count_flops(steps[impl])
                 rows[impl].flops = sum(by_op.values())
                 rows[impl].extra['dense_flops'] = sum(
-                    by_op.get(op, 0) for op in DENSE_FLOP_OPS)
+                    by_op.get(op, 0) for op in KERNEL_KINDS['dense'])
                 rows[impl].peak_memory_mb = memory.get((case, dtype, impl))
             # The work is the model's, not the kernel's: FlopCounterMode
             # does not count every fused attention kernel, so all

@@ -81,21 +81,19 @@ def kernel_work() -> Iterator[Dict[str, float]]:
 
 
 def count_flops(fn: Callable[[], object]) -> Dict[str, int]:
-    """FLOPs of one call per operator (``'aten.mm'``, ``'aten.bmm'``, ...:
-    matmuls, convolutions, attention), counted by
+    """FLOPs of one call per ATen operator (``'aten::mm'``, ``'aten::bmm'``,
+    ...: matmuls, convolutions, attention), counted by
     ``torch.utils.flop_counter``."""
     with FlopCounterMode(display=False) as counter:
         fn()
-    return {str(op): flops
+    return {op._qualified_op_name: flops
             for op, flops in counter.get_flop_counts()['Global'].items()}
 
 
-#: The operators of the dense layers (linear, patch-embedding convolution):
-#: their FLOPs and, in :func:`time_breakdown`, their time.
-DENSE_FLOP_OPS = ('aten.mm', 'aten.addmm', 'aten.convolution',
-                  'aten.convolution_backward')
 #: ATen operators of each kind in :func:`time_breakdown` (operators whose
-#: name contains ``scaled_dot_product`` count as attention too).
+#: name contains ``scaled_dot_product`` count as attention too); the
+#: ``dense`` ones (linear layers, patch-embedding convolution) also give
+#: the dense layers' FLOPs.
 KERNEL_KINDS = {
     'dense': ('aten::mm', 'aten::addmm', 'aten::convolution',
               'aten::convolution_backward'),

@@ -96,9 +96,9 @@ def test_time_breakdown_sorts_kernels_by_kind():
     assert parts['total'] <= wall_ms
     assert parts['total'] == pytest.approx(wall_ms, rel=0.1)
     flops = count_flops(step)
-    assert flops['aten.addmm'] == 2 * 64 * 256 * 256  # the layer's forward
+    assert flops['aten::addmm'] == 2 * 64 * 256 * 256  # the layer's forward
     # its weight gradient, plus the products of the attention-like part
-    assert flops['aten.mm'] > 2 * 64 * 256 * 256 and flops['aten.bmm'] > 0
+    assert flops['aten::mm'] > 2 * 64 * 256 * 256 and flops['aten::bmm'] > 0
 
 
 @pytest.mark.slow
