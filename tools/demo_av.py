@@ -18,6 +18,8 @@ import sys
 
 from mmengine.config import DictAction
 
+from cavmae_mm.models.modes import MODES
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -39,8 +41,7 @@ def parse_args(argv=None):
         'or a frame position 0-9 (default: middle)')
     parser.add_argument(
         '--mode',
-        choices=('multimodal', 'audioonly', 'videoonly', 'missingaudioonly',
-                 'missingvideoonly'),
+        choices=MODES,
         help="recognizer mode (default: the config's)")
     parser.add_argument(
         '--no-fallback', action='store_true',

@@ -38,10 +38,10 @@ from typing import Dict, List, Optional
 
 from mmengine.config import Config, DictAction
 
+from cavmae_mm.models.modes import MODES
+
 #: Bump when what a cached result means changes.
 CACHE_VERSION = 1
-MODES = ('multimodal', 'audioonly', 'videoonly', 'missingaudioonly',
-         'missingvideoonly')
 RETRIEVAL_COLUMNS = tuple(f'retrieval/{direction}_R@{k}'
                           for direction in ('a2v', 'v2a')
                           for k in (1, 5, 10))

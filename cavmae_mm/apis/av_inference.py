@@ -36,17 +36,12 @@ from ..datasets.av_io import AVDataError
 from ..datasets.transforms.audio import AUDIOSET_FBANK_MEAN, \
     AUDIOSET_FBANK_STD
 from ..models.algorithms.cavmae import split_inputs
-from ..models.backbones.cavmae_vit import MODES
-# What each recognizer mode reads from its inputs ('audio' / 'imgs'); the
-# backbone owns this table.
-from ..models.backbones.cavmae_vit import MODE_INPUTS
+from ..models.modes import (FALLBACK_MODES, MODALITY_NAMES, MODE_INPUTS,
+                            MODES)
 
 #: ``AVDataError.reason`` of a container without that kind of track.
 MISSING_TRACK_REASONS = {'audio': ('no audio track', ),
                          'imgs': ('no video track', )}
-#: How a multimodally fine-tuned recognizer does without one modality.
-FALLBACK_MODES = {'audio': 'missingvideoonly', 'imgs': 'missingaudioonly'}
-MODALITY_NAMES = {'audio': 'audio', 'imgs': 'visual'}
 FRAME_MODES = ('middle', 'all')
 
 VideoOrPair = Union[str, Path, Tuple[Optional[str], Optional[str]], Dict]

@@ -13,7 +13,7 @@ import torch
 
 from .measure import (KERNEL_KINDS, Measurement, count_flops, kernel_work,
                       matmul_peak, median_time, peak_memory, time_breakdown)
-from .model_cases import (IMPLS, INFER_MODES, MODEL_CASES, build_case_model,
+from .model_cases import (IMPLS, MODES, MODEL_CASES, build_case_model,
                           run_model_case)
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
@@ -356,7 +356,7 @@ def add_infer_command(subparsers) -> None:
     parser = subparsers.add_parser(
         'infer', help='forward speed of each inference mode and of the '
         'retrieval embeddings')
-    cases = [f'infer-{m}' for m in INFER_MODES] + ['infer-retrieval']
+    cases = [f'infer-{m}' for m in MODES] + ['infer-retrieval']
     _model_args(parser, cases, cases, batch=4)
     parser.set_defaults(func=run_infer)
 

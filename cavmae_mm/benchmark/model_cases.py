@@ -25,6 +25,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import LabelData
 
 from mmaction.structures import ActionDataSample
+from ..models.modes import MODES
 from ..models.utils.transformer import Attention
 
 CONFIGS = {
@@ -33,13 +34,11 @@ CONFIGS = {
     ('tiny', 'pretrain'): 'configs/_base_/models/cavmae_tiny_pretrain.py',
     ('tiny', 'finetune'): 'configs/_base_/models/cavmae_tiny_finetune.py',
 }
-INFER_MODES = ('multimodal', 'audioonly', 'videoonly', 'missingaudioonly',
-               'missingvideoonly')
 #: case name -> (model kind, what runs)
 MODEL_CASES: Dict[str, Tuple[str, str]] = {
     'pretrain': ('pretrain', 'train'),
     'finetune': ('finetune', 'train'),
-    **{f'infer-{mode}': ('finetune', mode) for mode in INFER_MODES},
+    **{f'infer-{mode}': ('finetune', mode) for mode in MODES},
     'infer-retrieval': ('pretrain', 'retrieval'),
 }
 IMPLS = ('fast', 'reference')

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from cavmae_mm.models.backbones.cavmae_vit import MODES
+from cavmae_mm.models.modes import MODES
 from . import spec_reference as ref
 from .conftest import build, randomize_, reference_state_dict
 

@@ -6,22 +6,13 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
+from ..modes import MODE_INPUTS, check_mode
 from ..utils.masking import MASK_MODES, mask_by_noise, structured_noise
 from ..utils.pos_embed import (adapt_audio_pos_embed_in_state_dict,
                                is_pretrained_init, sincos_2d)
 from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
                                  run_blocks)
 
-MODES = ('multimodal', 'audioonly', 'videoonly', 'missingaudioonly',
-         'missingvideoonly')
-# What each inference mode needs in its input.
-MODE_INPUTS = {
-    'multimodal': ('audio', 'imgs'),
-    'audioonly': ('audio', ),
-    'videoonly': ('imgs', ),
-    'missingaudioonly': ('audio', ),
-    'missingvideoonly': ('imgs', ),
-}
 
 
 class PatchEmbed(nn.Module):
@@ -229,8 +220,7 @@ class CAVMAEViT(BaseModule):
             ``[B, La, D]`` and/or ``visual`` ``[B', Lv, D]`` as the mode
             produces them.
         """
-        if mode not in MODES:
-            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        check_mode(mode)
         given = {'audio': audio, 'imgs': imgs}
         missing = [k for k in MODE_INPUTS[mode] if given[k] is None]
         if missing:

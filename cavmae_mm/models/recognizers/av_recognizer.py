@@ -7,7 +7,7 @@ from mmaction.models.recognizers.base import BaseRecognizer
 from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList
 from ..algorithms.cavmae import split_inputs
-from ..backbones.cavmae_vit import MODES
+from ..modes import check_mode, uses
 
 
 @MODELS.register_module()
@@ -41,9 +41,7 @@ class CAVMAERecognizer(BaseRecognizer):
 
     @mode.setter
     def mode(self, mode: str) -> None:
-        if mode not in MODES:
-            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
-        self._mode = mode
+        self._mode = check_mode(mode)
 
     def extract_feat(self,
                      inputs: Dict[str, torch.Tensor],
@@ -55,14 +53,12 @@ class CAVMAERecognizer(BaseRecognizer):
         (``stage='head'``), and an empty kwargs dict for the head."""
         audio, imgs, views = split_inputs(inputs)
         mode = mode or self.mode
-        if not test_mode and views != 1 and mode not in ('audioonly',
-                                                         'missingaudioonly'):
+        if not test_mode and views != 1 and uses(mode, 'imgs'):
             raise ValueError(f'training takes one frame per clip, got '
                              f'{views}')
-        uses_audio = mode in ('multimodal', 'audioonly', 'missingaudioonly')
-        uses_imgs = mode in ('multimodal', 'videoonly', 'missingvideoonly')
-        feats = self.backbone(audio=audio if uses_audio else None,
-                              imgs=imgs if uses_imgs else None, mode=mode)
+        feats = self.backbone(audio=audio if uses(mode, 'audio') else None,
+                              imgs=imgs if uses(mode, 'imgs') else None,
+                              mode=mode)
         if stage == 'head':
             feats = self.cls_head(feats)
         return feats, dict()
