@@ -139,6 +139,8 @@ class KaldiFbank(BaseTransform):
             Defaults to False.
     """
 
+    model_input = 'audio'
+
     def __init__(self,
                  num_mel_bins: int = 128,
                  target_length: int = 1024,
@@ -211,6 +213,8 @@ class SpecAugment(BaseTransform):
             fine-tuning). Defaults to 0.
     """
 
+    model_input = 'audio'
+
     def __init__(self, freqm: int = 0, timem: int = 0) -> None:
         self.freqm = freqm
         self.timem = timem
@@ -266,6 +270,8 @@ class NormalizeFbank(BaseTransform):
         std (float): Defaults to 4.4849 (AudioSet).
     """
 
+    model_input = 'audio'
+
     def __init__(self,
                  mean: float = AUDIOSET_FBANK_MEAN,
                  std: float = AUDIOSET_FBANK_STD) -> None:
@@ -308,6 +314,8 @@ class FbankNoise(BaseTransform):
             Defaults to 0.1.
         roll (bool): Roll along time. Defaults to True.
     """
+
+    model_input = 'audio'
 
     def __init__(self, scale: float = 0.1, roll: bool = True) -> None:
         self.scale = scale

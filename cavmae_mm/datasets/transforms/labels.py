@@ -47,6 +47,8 @@ class LabelSmoothing(BaseTransform):
         eps (float): Smoothing. Defaults to 0.1.
     """
 
+    model_input = None  # the label, not a model input
+
     def __init__(self, eps: float = 0.1) -> None:
         self.eps = eps
 

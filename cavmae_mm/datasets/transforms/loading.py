@@ -1,4 +1,8 @@
-"""Loading transforms: the waveform and the frames of one clip."""
+"""Loading transforms: the waveform and the frames of one clip, or one
+still image. Each declares the model input it builds (``model_input``) and
+the frame loaders what they read (``frame_source``), see
+:mod:`.model_inputs`.
+"""
 import logging
 import random
 from typing import Dict, Optional, Union
@@ -9,7 +13,7 @@ from mmengine.logging import print_log
 
 from mmaction.registry import TRANSFORMS
 from ..av_io import (NUM_FRAME_POSITIONS, TARGET_SAMPLE_RATE, AVDataError,
-                     is_silent, read_audio, read_frame_jpegs,
+                     is_silent, read_audio, read_frame_jpegs, read_image,
                      read_video_frames)
 
 _SILENCE_POLICIES = ('keep', 'warn', 'error')
@@ -53,6 +57,8 @@ class LoadAudioWaveform(BaseTransform):
         silence_threshold (float): Peak amplitude of silence (-80 dBFS).
             Defaults to 1e-4.
     """
+
+    model_input = 'audio'
 
     def __init__(self,
                  sample_rate: int = TARGET_SAMPLE_RATE,
@@ -140,6 +146,9 @@ class SampleAVFrames(BaseTransform):
         num_positions (int): Positions per clip. Defaults to 10.
     """
 
+    model_input = 'imgs'
+    frame_source = 'clip'
+
     def __init__(self,
                  mode: Union[str, int] = 'random',
                  num_positions: int = NUM_FRAME_POSITIONS) -> None:
@@ -185,7 +194,8 @@ class LoadAVFrames(BaseTransform):
     """Load the chosen frames, from pre-extracted JPEGs or from the video.
 
     With ``frame_dir`` (the reference's ``video_path``) the frames are
-    ``<frame_dir>/frame_<i>/<video_id>.jpg`` read with PIL as RGB, a missing
+    ``<frame_dir>/frame_<i>/<video_id>.jpg`` decoded by
+    :func:`~cavmae_mm.datasets.av_io.read_image` (PIL, RGB), a missing
     one replaced by the nearest lower position (the reference's fall-back).
     Otherwise ``filename`` is decoded with PyAV at the reference's frame
     indices (see :func:`~cavmae_mm.datasets.av_io.read_video_frames`).
@@ -211,6 +221,9 @@ class LoadAVFrames(BaseTransform):
         decode_threads (int): Video decoder threads; 1 inside data loader
             workers, 0 lets FFmpeg choose. Defaults to 1.
     """
+
+    model_input = 'imgs'
+    frame_source = 'clip'
 
     def __init__(self, decode_threads: int = 1) -> None:
         self.decode_threads = decode_threads
@@ -254,3 +267,49 @@ class LoadAVFrames(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}('
                 f'decode_threads={self.decode_threads})')
+
+
+@TRANSFORMS.register_module()
+class LoadStillImage(BaseTransform):
+    """Load one image file as a one-frame clip: the visual half of an
+    ``(audio, image)`` pair. Decoded by
+    :func:`~cavmae_mm.datasets.av_io.read_image`, as :class:`LoadAVFrames`
+    decodes pre-extracted frames; any size or orientation is kept (resize
+    and crop come next).
+
+    Required Keys:
+
+        - image_path (str)
+
+    Added Keys:
+
+        - imgs (list[np.ndarray]): one RGB uint8 ``[H, W, 3]`` frame.
+        - img_shape (tuple[int, int]): ``(H, W)``.
+        - original_shape (tuple[int, int])
+        - frame_inds (np.ndarray): int64 ``[0]``.
+        - num_clips, clip_len (int): 1 and 1, for ``FormatShape``.
+    """
+
+    model_input = 'imgs'
+    frame_source = 'image'
+
+    def transform(self, results: Dict) -> Dict:
+        """Load the image.
+
+        Args:
+            results (dict): The result dict.
+
+        Returns:
+            dict: The result dict with ``imgs``.
+        """
+        img = read_image(results['image_path'])
+        results['imgs'] = [img]
+        results['img_shape'] = img.shape[:2]
+        results['original_shape'] = img.shape[:2]
+        results['frame_inds'] = np.zeros(1, dtype=np.int64)
+        results['num_clips'] = 1
+        results['clip_len'] = 1
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}()'

@@ -57,6 +57,9 @@ class AVMixup(BaseTransform):
         alpha (float): Beta distribution parameter. Defaults to 10.
     """
 
+    # Mixes both inputs and the label: serves no single model input.
+    model_input = None
+
     def __init__(self, prob: float = 0.5, alpha: float = 10.0) -> None:
         self.prob = prob
         self.alpha = alpha

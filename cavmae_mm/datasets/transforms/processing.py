@@ -40,6 +40,8 @@ class AVResize(Resize):
             not antialiased). Defaults to ``'pillow'``.
     """
 
+    model_input = 'imgs'
+
     def __init__(self,
                  scale: Sequence[int] = (-1, 224),
                  keep_ratio: bool = True,
