@@ -1,7 +1,8 @@
 """Top-k audio-visual event labels of one video with a fine-tuned CAV-MAE.
 
-The video's audio track and middle frame (or all 10 frames with
-``--frames all``) go through the evaluation pipeline; label names come from
+The video's audio track and frames go through the config's test pipeline
+(as in ``tools/test.py``; ``--frames`` picks the middle frame, all 10 frames
+or one position instead of the pipeline's choice); label names come from
 ``--labels`` (a CSV with header ``index,mid,display_name``, e.g. AudioSet's
 ``class_labels_indices.csv`` or a VGGSound list in that format), else from the
 checkpoint's ``dataset_meta``. A video without an audio track is classified
@@ -36,9 +37,9 @@ def parse_args(argv=None):
         "checkpoint's dataset_meta classes")
     parser.add_argument('--topk', type=int, default=5)
     parser.add_argument(
-        '--frames', default='middle',
+        '--frames',
         help="'middle' (reference evaluation), 'all' (10-frame ensemble) "
-        'or a frame position 0-9 (default: middle)')
+        "or a frame position 0-9 (default: the config's test pipeline)")
     parser.add_argument(
         '--mode',
         choices=MODES,
@@ -55,8 +56,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def frames_arg(value: str):
-    """``'middle'``/``'all'`` or an int position."""
+def frames_arg(value):
+    """None, ``'middle'``/``'all'`` or an int position."""
+    if value is None:
+        return None
     return int(value) if value.lstrip('-').isdigit() else value
 
 

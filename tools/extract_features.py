@@ -1,7 +1,8 @@
 """Audio and visual embeddings of every item of an annotation file.
 
 Reads the reference's annotation JSON (``wav`` + ``video_path`` frames) or a
-list of videos, exactly as ``AudioVisualDataset`` does, embeds every item
+list of videos, exactly as ``AudioVisualDataset`` does, loads every item with
+the config's test pipeline (``cavmae_mm.apis.InferencePipeline``), embeds it
 with a pre-trained or fine-tuned CAV-MAE (each modality's single-modality
 path, mean over tokens, L2-normalized: the retrieval features) in batches,
 and writes, in annotation order:
@@ -48,8 +49,9 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--num-workers', type=int, default=2)
     parser.add_argument(
-        '--frames', default='middle',
-        help="'middle', 'all' (frames averaged) or a position 0-9")
+        '--frames',
+        help="'middle', 'all' (frames averaged) or a position 0-9 "
+        "(default: the config's test pipeline)")
     parser.add_argument('--modalities', nargs='+', default=['audio', 'imgs'],
                         choices=('audio', 'imgs'))
     parser.add_argument('--with-tokens', action='store_true',
@@ -66,13 +68,13 @@ def parse_args(argv=None):
 
 
 class AnnotationItems:
-    """The items of an annotation, loaded by an ``AVInputLoader``; a
+    """The items of an annotation, loaded by an ``InferencePipeline``; a
     failing item comes back as its error (so a worker never dies on it and
     the main process decides).
 
     Args:
         infos (list[dict]): ``data_info`` of each item.
-        loader (AVInputLoader): Turns an item into a packed sample.
+        loader (InferencePipeline): Turns an item into a packed sample.
         modalities (Sequence[str]): Wanted modalities (all required).
     """
 
@@ -172,16 +174,18 @@ def extract(args) -> Dict:
     from torch.utils.data import DataLoader
     from tqdm import tqdm
 
-    from cavmae_mm.apis import AVInputLoader, embed_batch, init_model
-    from cavmae_mm.apis.av_inference import MODALITY_NAMES
+    from cavmae_mm.apis import InferencePipeline, embed_batch, init_model
+    from cavmae_mm.models.modes import MODALITY_NAMES
 
     infos = read_items(args.ann_file, args.data_root, args.source)
     if not infos:
         raise ValueError(f'{args.ann_file} has no items')
     model = init_model(args.config, args.checkpoint, args.device,
                        cfg_options=args.cfg_options)
-    frames = int(args.frames) if args.frames.isdigit() else args.frames
-    items = AnnotationItems(infos, AVInputLoader(model, frames),
+    frames = args.frames
+    if frames is not None and frames.isdigit():
+        frames = int(frames)
+    items = AnnotationItems(infos, InferencePipeline.of_model(model, frames),
                             args.modalities)
     loader = DataLoader(items, batch_size=args.batch_size,
                         num_workers=args.num_workers, collate_fn=collate)

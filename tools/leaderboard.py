@@ -170,7 +170,8 @@ def evaluate(model, cfg: Config, task: str, work_dir: str,
     """
     from mmengine.runner import Runner
 
-    from cavmae_mm.apis.av_inference import AVEmbeddingModel, is_recognizer
+    from cavmae_mm.apis import AVEmbeddingModel
+    from cavmae_mm.apis.inference import is_recognizer
 
     kind, mode = parse_task(task)
     if kind == 'cls':

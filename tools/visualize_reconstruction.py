@@ -78,7 +78,7 @@ def visualize(args) -> List[Dict]:
     import torch
     from mmengine.dataset import pseudo_collate
 
-    from cavmae_mm.apis import AVInputLoader, init_model
+    from cavmae_mm.apis import InferencePipeline, init_model
     from cavmae_mm.visualization import plot_reconstruction, reconstruct
 
     items = collect_items(args)
@@ -91,7 +91,7 @@ def visualize(args) -> List[Dict]:
             f'pre-training model (CAVMAE) with its decoder, i.e. a '
             f'pre-training config and checkpoint')
     frame = int(args.frame) if args.frame.isdigit() else args.frame
-    loader = AVInputLoader(model, frame)
+    loader = InferencePipeline.of_model(model, frame)
     backbone = model.backbone
     os.makedirs(args.out_dir, exist_ok=True)
     written, used_stems = [], set()

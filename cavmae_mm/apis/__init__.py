@@ -1,12 +1,13 @@
 """High-level entry points: build a model ready for inference, classify a
-clip, embed a clip."""
-from .av_inference import (AVEmbeddingModel, AVInputLoader, ModalityError,
-                           embed_batch, embed_inputs, extract_features,
-                           inference_av, resolve_class_names)
-from .inference import init_model
+clip, embed a clip; inputs go through the config's test pipeline."""
+from .features import (AVEmbeddingModel, embed_batch, embed_inputs,
+                       extract_features)
+from .inference import inference_av, init_model, resolve_class_names
+from .inputs import ModalityError
+from .pipeline import InferencePipeline
 
 __all__ = [
     'init_model', 'inference_av', 'extract_features', 'embed_inputs',
-    'embed_batch', 'resolve_class_names', 'AVInputLoader',
+    'embed_batch', 'resolve_class_names', 'InferencePipeline',
     'AVEmbeddingModel', 'ModalityError'
 ]

@@ -1,5 +1,6 @@
 """inference_av / extract_features on the real sample clips, generated
-clips and (audio, image) pairs, with tiny random-weight models."""
+clips and (audio, image) pairs, with tiny random-weight models and the
+full-size evaluation pipeline as their test pipeline."""
 import csv
 import os.path as osp
 
@@ -12,8 +13,9 @@ from mmengine.registry import init_default_scope
 from PIL import Image
 
 import cavmae_mm  # noqa: F401
-from cavmae_mm.apis import (AVEmbeddingModel, ModalityError, extract_features,
-                            inference_av, init_model)
+from cavmae_mm.apis import (AVEmbeddingModel, InferencePipeline,
+                            ModalityError, extract_features, inference_av,
+                            init_model)
 from cavmae_mm.datasets import AVDataError
 from mmaction.registry import MODELS
 
@@ -21,12 +23,21 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_FINETUNE = osp.join(ROOT, 'configs/_base_/models/cavmae_tiny_finetune.py')
 TINY_PRETRAIN = osp.join(ROOT, 'configs/_base_/models/cavmae_tiny_pretrain.py')
 TOY_DATA = osp.join(ROOT, 'configs/_base_/datasets/toy_av.py')
+AV_PIPELINES = osp.join(ROOT, 'configs/_base_/datasets/av_pipelines.py')
 CLIPS = ('00W1lcxW-WU_40.000.mp4', 'KlsG1EnBEjc_000361.mp4')
 
 
+def with_eval_pipeline(model_config):
+    """A model-only config with the full-size evaluation pipeline (middle
+    frame) as its ``test_pipeline``, which inference builds from."""
+    cfg = Config.fromfile(model_config)
+    cfg.test_pipeline = Config.fromfile(AV_PIPELINES).eval_pipeline
+    return cfg
+
+
 def toy_eval_pipeline_for(model):
-    """The toy data set's eval pipeline sized to ``model`` as the loader
-    sizes it (the toy set itself is sized for the CPU demo)."""
+    """The toy data set's eval pipeline sized to ``model`` (the toy set
+    itself is sized for the CPU demo): built independently of the API."""
     pipeline = Config.fromfile(TOY_DATA).eval_pipeline
     size = model.backbone.img_size
     for step in pipeline:
@@ -63,14 +74,14 @@ def finetuned(tmp_path_factory):
     """A tiny multimodal recognizer with 527 (AudioSet) classes."""
     path = save_random_checkpoint(
         TINY_FINETUNE, tmp_path_factory.mktemp('ft') / 'ft.pth')
-    return init_model(TINY_FINETUNE, path)
+    return init_model(with_eval_pipeline(TINY_FINETUNE), path)
 
 
 @pytest.fixture(scope='module')
 def pretrained(tmp_path_factory):
     path = save_random_checkpoint(
         TINY_PRETRAIN, tmp_path_factory.mktemp('pt') / 'pt.pth')
-    return init_model(TINY_PRETRAIN, path)
+    return init_model(with_eval_pipeline(TINY_PRETRAIN), path)
 
 
 @pytest.fixture
@@ -118,7 +129,7 @@ def test_real_clip_top_k_audioset_names(samples_dir, finetuned,
 
 
 def test_same_inputs_as_the_config_eval_pipeline(samples_dir, finetuned):
-    """The loader feeds the model what the data set's eval pipeline feeds
+    """Inference feeds the model what the data set's eval pipeline feeds
     it (raw video source), so the scores are identical."""
     init_default_scope('mmaction')
     eval_pipeline = toy_eval_pipeline_for(finetuned)
@@ -266,8 +277,7 @@ def test_extract_features_recognizer_frames_and_missing_audio(
 def test_embedding_wrapper_stores_retrieval_features(pair, finetuned):
     wav, jpg, _ = pair
     loader_features = extract_features(finetuned, (wav, jpg))
-    from cavmae_mm.apis import AVInputLoader
-    data, _ = AVInputLoader(finetuned)((wav, jpg))
+    data, _ = InferencePipeline.of_model(finetuned)((wav, jpg))
     wrapper = AVEmbeddingModel(finetuned)
     with torch.no_grad():
         sample = wrapper.test_step(pseudo_collate([data]))[0]

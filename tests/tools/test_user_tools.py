@@ -22,6 +22,7 @@ TINY_FINETUNE = osp.join(ROOT, 'configs/_base_/models/cavmae_tiny_finetune.py')
 TINY_PRETRAIN = osp.join(ROOT, 'configs/_base_/models/cavmae_tiny_pretrain.py')
 TOY_PRETRAIN = osp.join(ROOT, 'configs/cavmae_toy_pretrain.py')
 TOY_DATA = osp.join(ROOT, 'configs/_base_/datasets/toy_av.py')
+AV_PIPELINES = osp.join(ROOT, 'configs/_base_/datasets/av_pipelines.py')
 CLIPS = ('00W1lcxW-WU_40.000.mp4', 'KlsG1EnBEjc_000361.mp4')
 NUM_TOY_CLASSES = 3
 EMBED_DIMS = 64  # the tiny models
@@ -69,8 +70,17 @@ def toy(tmp_path_factory):
 @pytest.fixture(scope='module')
 def ckpts(tmp_path_factory):
     """Tiny checkpoints: pre-training, an AudioSet-sized (527-class)
-    recognizer, and configs + a recognizer for the toy classes."""
+    recognizer, and configs + a recognizer for the toy classes. The tiny
+    models' configs get the full-size evaluation pipeline as their test
+    pipeline, which the tools build their inputs from."""
     out = tmp_path_factory.mktemp('ckpts')
+    tiny_configs = {}
+    for name, model_config in (('tiny_ft_config', TINY_FINETUNE),
+                               ('tiny_pt_config', TINY_PRETRAIN)):
+        path = out / f'{name}.py'
+        path.write_text(f'_base_ = [{model_config!r}, {AV_PIPELINES!r}]\n'
+                        'test_pipeline = {{_base_.eval_pipeline}}\n')
+        tiny_configs[name] = str(path)
     toy_ft_config = out / 'toy_finetune.py'
     toy_ft_config.write_text(
         f'_base_ = [{TINY_FINETUNE!r}, {TOY_DATA!r}]\n'
@@ -85,6 +95,7 @@ def ckpts(tmp_path_factory):
     toy_pt_config = out / 'toy_pretrain.py'
     toy_pt_config.write_text(f'_base_ = [{TOY_PRETRAIN!r}]\n')
     return dict(
+        **tiny_configs,
         pretrain=save_random_checkpoint(TINY_PRETRAIN, out / 'pt.pth'),
         audioset=save_random_checkpoint(TINY_FINETUNE, out / 'as.pth'),
         toy_ft_config=str(toy_ft_config),
@@ -117,9 +128,9 @@ def test_demo_real_clips_with_audioset_names(samples_dir, ckpts, tmp_path,
     for name in CLIPS:
         out_json = tmp_path / f'{name}.json'
         assert demo_tool.main([
-            str(samples_dir / name), TINY_FINETUNE, ckpts['audioset'],
-            '--labels', str(label_csv), '--topk', '5', '--out-json',
-            str(out_json)
+            str(samples_dir / name), ckpts['tiny_ft_config'],
+            ckpts['audioset'], '--labels', str(label_csv), '--topk', '5',
+            '--out-json', str(out_json)
         ]) == 0
         printed = capsys.readouterr().out
         assert 'mode: multimodal' in printed and 'NOTE' not in printed
@@ -133,12 +144,12 @@ def test_demo_real_clips_with_audioset_names(samples_dir, ckpts, tmp_path,
 
 def test_demo_video_without_audio_says_so(make_clip, ckpts, capsys):
     path = make_clip(name='no_audio.mp4', audio=False)
-    assert demo_tool.main([path, TINY_FINETUNE, ckpts['audioset'],
+    assert demo_tool.main([path, ckpts['tiny_ft_config'], ckpts['audioset'],
                            '--topk', '3']) == 0
     printed = capsys.readouterr().out
     assert 'mode: missingvideoonly' in printed
     assert 'NOTE: no audio input' in printed
-    assert demo_tool.main([path, TINY_FINETUNE, ckpts['audioset'],
+    assert demo_tool.main([path, ckpts['tiny_ft_config'], ckpts['audioset'],
                            '--no-fallback']) == 1
     assert 'no audio track' in capsys.readouterr().err
 
@@ -154,19 +165,21 @@ def test_demo_uses_checkpoint_class_names(toy, ckpts, capsys):
 
 def test_demo_clear_errors(samples_dir, ckpts, tmp_path, capsys):
     video = str(samples_dir / CLIPS[0])
-    assert demo_tool.main([str(tmp_path / 'nope.mp4'), TINY_FINETUNE,
+    assert demo_tool.main([str(tmp_path / 'nope.mp4'), ckpts['tiny_ft_config'],
                            ckpts['audioset']]) == 1
     assert 'video file not found' in capsys.readouterr().err
-    assert demo_tool.main([video, TINY_FINETUNE,
+    assert demo_tool.main([video, ckpts['tiny_ft_config'],
                            str(tmp_path / 'nope.pth')]) == 1
     assert 'checkpoint file not found' in capsys.readouterr().err
     # a pre-training checkpoint in a classification model: keys listed
-    assert demo_tool.main([video, TINY_FINETUNE, ckpts['pretrain']]) == 1
+    assert demo_tool.main([video, ckpts['tiny_ft_config'],
+                           ckpts['pretrain']]) == 1
     err = capsys.readouterr().err
     assert 'missing keys' in err and 'cls_head.fc_cls.weight' in err
     assert 'unexpected keys' in err and 'neck.' in err
     # a pre-training model cannot classify
-    assert demo_tool.main([video, TINY_PRETRAIN, ckpts['pretrain']]) == 1
+    assert demo_tool.main([video, ckpts['tiny_pt_config'],
+                           ckpts['pretrain']]) == 1
     assert 'pre-training model' in capsys.readouterr().err
     # label file of the wrong size
     assert demo_tool.main([video, ckpts['toy_ft_config'], ckpts['toy_ft'],
@@ -183,7 +196,7 @@ def test_extract_features_npz_and_npy(toy, ckpts, tmp_path, capsys):
         ids = [entry['video_id'] for entry in json.load(f)['data']]
     out = tmp_path / 'feats.npz'
     assert features_tool.main([
-        TINY_PRETRAIN, ckpts['pretrain'], ann, '--out', str(out),
+        ckpts['tiny_pt_config'], ckpts['pretrain'], ann, '--out', str(out),
         '--batch-size', '4', '--num-workers', '1', '--no-progress'
     ]) == 0
     with np.load(out) as feats:
@@ -220,8 +233,8 @@ def test_extract_features_bad_items(toy, ckpts, tmp_path, capsys):
                dict(video_id='gone', video=str(tmp_path / 'gone.mp4'))]
     ann = tmp_path / 'ann.json'
     ann.write_text(json.dumps(dict(data=entries)))
-    args = [TINY_PRETRAIN, ckpts['pretrain'], str(ann), '--num-workers',
-            '0', '--no-progress']
+    args = [ckpts['tiny_pt_config'], ckpts['pretrain'], str(ann),
+            '--num-workers', '0', '--no-progress']
     assert features_tool.main(args + ['--out', str(tmp_path / 'a.npz')]) == 1
     err = capsys.readouterr().err
     assert 'item 1 (gone)' in err and 'video file not found' in err
@@ -232,7 +245,7 @@ def test_extract_features_bad_items(toy, ckpts, tmp_path, capsys):
         assert feats['failed_ids'].tolist() == ['gone']
         assert np.isfinite(feats['audio'][0]).all()
         assert np.isnan(feats['audio'][1]).all()
-    assert features_tool.main([TINY_PRETRAIN, ckpts['pretrain'],
+    assert features_tool.main([ckpts['tiny_pt_config'], ckpts['pretrain'],
                                str(tmp_path / 'none.json'), '--out',
                                str(tmp_path / 'c.npz')]) == 1
     assert 'annotation file not found' in capsys.readouterr().err
@@ -243,7 +256,8 @@ def test_visualize_reconstruction_pngs(samples_dir, toy, ckpts, tmp_path,
                                        capsys):
     out_dir = tmp_path / 'recon'
     assert recon_tool.main([
-        TINY_PRETRAIN, ckpts['pretrain'], str(samples_dir / CLIPS[0]),
+        ckpts['tiny_pt_config'], ckpts['pretrain'],
+        str(samples_dir / CLIPS[0]),
         '--pair', osp.join(toy, 'audio', 'toy_c00_001.wav'),
         osp.join(toy, 'frames', 'frame_5', 'toy_c00_001.jpg'),
         '--ann-file', osp.join(toy, 'retrieval.json'), '--max-clips', '1',
@@ -268,14 +282,15 @@ def test_visualize_reconstruction_errors(samples_dir, ckpts, make_clip,
                                          tmp_path, capsys):
     video = str(samples_dir / CLIPS[0])
     args = ['--out-dir', str(tmp_path)]
-    assert recon_tool.main([TINY_FINETUNE, ckpts['audioset'], video] +
-                           args) == 1
+    assert recon_tool.main([ckpts['tiny_ft_config'], ckpts['audioset'],
+                            video] + args) == 1
     assert 'no decoder' in capsys.readouterr().err
     mute = make_clip(name='mute.mp4', audio=False)
-    assert recon_tool.main([TINY_PRETRAIN, ckpts['pretrain'], mute] +
-                           args) == 1
+    assert recon_tool.main([ckpts['tiny_pt_config'], ckpts['pretrain'],
+                            mute] + args) == 1
     assert 'no audio track' in capsys.readouterr().err
-    assert recon_tool.main([TINY_PRETRAIN, ckpts['pretrain']] + args) == 1
+    assert recon_tool.main([ckpts['tiny_pt_config'], ckpts['pretrain']] +
+                           args) == 1
     assert 'nothing to show' in capsys.readouterr().err
 
 
