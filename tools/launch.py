@@ -9,8 +9,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .cpu_runtime import configure_cpu_runtime_from_cfg
-from .distributed import setup_cpu_distributed
+from cavmae_mm.engine.cpu_runtime import configure_cpu_runtime_from_cfg
+from cavmae_mm.engine.distributed import setup_cpu_distributed
 
 
 def add_job_args(parser: argparse.ArgumentParser, work_dir_help: str,

@@ -401,7 +401,7 @@ def make_toy_dataset(out_dir: str,
             jobs.append((osp.join(out_dir, rel_path), params, clip_kwargs))
 
     if workers > 1:
-        from .av_io import init_worker_process
+        from cavmae_mm.datasets.av_io import init_worker_process
         with ProcessPoolExecutor(
                 workers, initializer=init_worker_process) as pool:
             done = pool.map(_write_job, jobs, chunksize=4)
@@ -432,7 +432,7 @@ def make_toy_dataset(out_dir: str,
             f.write(f'{index},/toy/c{index:02d},"{TOY_CLASSES[index][0]}"\n')
     outputs['label_csv'] = label_csv
     # Class-balanced weights (uniform here: the toy classes are balanced).
-    from .samplers import class_balanced_weights
+    from cavmae_mm.datasets.samplers import class_balanced_weights
     weights = class_balanced_weights(
         [[int(e['labels'][-2:])] for e in splits['train']], num_classes)
     outputs['weights'] = osp.join(out_dir, 'finetune_train_weight.csv')
