@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmaction.registry import MODELS
-from ..utils.checkpoint import (get_state_dict, load_checkpoint_safe,
-                                load_state_dict_strict)
+from ..utils.safe_load import get_state_dict, load_checkpoint_safe
+from ..utils.strict_load import load_state_dict_strict
 
 
 def init_model(config: Union[str, Path, Config],
