@@ -122,3 +122,17 @@ def check_checkpoint(cfg: Config, filename: str, strict: bool = True) -> None:
     model = MODELS.build(copy.deepcopy(cfg.model))
     load_checkpoint_to_model(model, load_checkpoint_safe(filename), filename,
                              strict)
+
+
+def init_model_for_eval(cfg: Config, checkpoint: str,
+                        strict: bool = True) -> nn.Module:
+    """The user tools' ``init_model``, strict by default; non-strict: the
+    model's own initialization, then the checkpoint's matching keys (see
+    :func:`load_checkpoint_to_model`)."""
+    from cavmae_mm.apis import init_model
+    if strict:
+        return init_model(cfg, checkpoint)
+    model = init_model(cfg)
+    load_checkpoint_to_model(model, load_checkpoint_safe(checkpoint),
+                             checkpoint, strict=False)
+    return model

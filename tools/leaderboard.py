@@ -165,20 +165,6 @@ def cache_key(cfg: Config, checkpoint: str, task: str,
 
 
 # ----------------------------------------------------------- evaluation --
-def load_model(cfg: Config, checkpoint: str, strict: bool = True):
-    """``init_model`` (strict); non-strict: the model's own initialization,
-    then the checkpoint's matching keys, with a warning listing the rest."""
-    from cavmae_mm.apis import init_model
-    if strict:
-        return init_model(cfg, checkpoint)
-    from cavmae_mm.utils import load_checkpoint_safe
-    from tools.launch import load_checkpoint_to_model
-    model = init_model(cfg)
-    load_checkpoint_to_model(model, load_checkpoint_safe(checkpoint),
-                             checkpoint, strict=False)
-    return model
-
-
 def _evaluator_types(evaluator) -> List[str]:
     evaluators = evaluator if isinstance(evaluator, (list, tuple)) else \
         [evaluator]
@@ -249,6 +235,7 @@ def evaluate(model, cfg: Config, task: str, work_dir: str,
 def run(args) -> Dict:
     """Evaluate what is not cached; returns the leaderboard data."""
     import cavmae_mm  # noqa: F401
+    from tools.launch import init_model_for_eval
 
     specs = model_specs(args)
     tasks = list(dict.fromkeys(args.tasks))
@@ -270,8 +257,8 @@ def run(args) -> Dict:
                 continue
             try:
                 if model is None:
-                    model = load_model(cfg, spec['checkpoint'],
-                                       strict=not args.non_strict)
+                    model = init_model_for_eval(cfg, spec['checkpoint'],
+                                                strict=not args.non_strict)
                 experiment = re.sub(r'[^\w.-]+', '_',
                                     f'{spec["name"]}_{task}')
                 result = evaluate(model, cfg, task,
