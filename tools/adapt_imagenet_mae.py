@@ -41,8 +41,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 import cavmae_mm
-from cavmae_mm.utils.checkpoint import (compare_and_load, format_keys,
-                                        get_state_dict, load_checkpoint_safe)
+from cavmae_mm.utils import (compare_and_load, format_keys, get_state_dict,
+                             load_checkpoint_safe)
 from mmaction.registry import MODELS
 
 DEFAULT_CONFIG = osp.join(

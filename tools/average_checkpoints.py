@@ -27,6 +27,13 @@ import cavmae_mm  # noqa: F401
 from cavmae_mm.engine import StateDictAverager
 from cavmae_mm.utils import get_state_dict, load_checkpoint_safe
 
+# Repository root on sys.path: tools import their helpers as ``tools.*``
+# (the rule: tools/__init__.py).
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools.launch import check_checkpoint  # noqa: E402
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -75,7 +82,8 @@ def average_checkpoints(paths):
 
 
 def evaluate(config, checkpoint, cfg_options=None):
-    """Test ``checkpoint`` with ``config``'s test loop; the metrics."""
+    """Test ``checkpoint`` with ``config``'s test loop; the metrics (the
+    average must fit the config's model, as for ``tools/test.py``)."""
     cfg = Config.fromfile(config)
     cfg.load_from = checkpoint
     cfg.launcher = 'none'
@@ -83,6 +91,7 @@ def evaluate(config, checkpoint, cfg_options=None):
                             'averaged_eval')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    check_checkpoint(cfg, cfg.load_from)
     return Runner.from_cfg(cfg).test()
 
 

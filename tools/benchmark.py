@@ -22,6 +22,12 @@ import time
 
 import numpy as np
 
+# Repository root on sys.path: tools import their helpers as ``tools.*``
+# (the rule: tools/__init__.py).
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
 # ------------------------------------------------------------------ data
 
 #: Training recipes of SPEC §6 as far as the loader is concerned.
@@ -271,8 +277,8 @@ def prepare_sets(args, work_dir):
         dict: name -> (extracted annotation, raw-video annotation, label
         csv, description).
     """
-    from cavmae_mm.datasets.extraction import extract_clips
-    from cavmae_mm.datasets.toy import make_toy_dataset
+    from tools.data.extraction import extract_clips
+    from tools.data.toy import make_toy_dataset
     sets = {}
     if args.samples_dir:
         label_csv = osp.join(args.samples_dir, 'class_labels_indices_as.csv')
@@ -476,8 +482,8 @@ def add_data_command(subparsers):
 
 # --------------------------------------------- train / infer / retrieval
 
-# The model and metric benchmarks live in the package (cavmae_mm.benchmark).
-from cavmae_mm.benchmark.commands import (  # noqa: E402
+# The model and metric benchmarks live beside this tool (tools/benchmarking).
+from tools.benchmarking.commands import (  # noqa: E402
     add_infer_command, add_retrieval_metric_command, add_train_command)
 
 # ------------------------------------------------------------------ main

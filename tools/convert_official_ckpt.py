@@ -32,10 +32,9 @@ from mmengine.registry import init_default_scope
 
 import cavmae_mm
 from mmaction.registry import MODELS
-from cavmae_mm.utils.checkpoint import (compare_and_load, format_keys,
-                                        get_state_dict, load_checkpoint_safe,
-                                        mmengine_to_official,
-                                        official_to_mmengine)
+from cavmae_mm.utils import (compare_and_load, format_keys, get_state_dict,
+                             load_checkpoint_safe, mmengine_to_official,
+                             official_to_mmengine)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -13,7 +13,10 @@ Tasks:
 
 Every evaluation is MMEngine's test loop on a model loaded strictly by
 ``init_model`` (a mismatched checkpoint stops with the missing/unexpected
-keys). Results are cached per (config, checkpoint, task) under
+keys, exit status 1); ``--non-strict`` loads the matching keys into the
+model's own initialization and warns with the same lists, as
+``tools/test.py --non-strict`` does. Results are cached per (config,
+checkpoint, task; and ``--non-strict``) under
 ``OUT_DIR/cache/``, keyed by a hash of the config (after ``--cfg-options``)
 and the checkpoint's path, modification time and size, so adding a model
 evaluates only that model. Writes ``OUT_DIR/leaderboard.md`` and
@@ -39,6 +42,12 @@ from typing import Dict, List, Optional
 from mmengine.config import Config, DictAction
 
 from cavmae_mm.models.modes import MODES
+
+# Repository root on sys.path: tools import their helpers as ``tools.*``
+# (the rule: tools/__init__.py).
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
 #: Bump when what a cached result means changes.
 CACHE_VERSION = 1
@@ -69,6 +78,12 @@ def parse_args(argv=None):
                         help='record a failing evaluation as an error and '
                         'go on')
     parser.add_argument('--log-level', default='WARNING')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load only the checkpoint keys that match each model (a '
+        'partial load on purpose) and warn with the missing/unexpected '
+        'keys, instead of stopping')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='overrides merged into every config (data paths...), '
@@ -133,15 +148,19 @@ def load_config(path: str, cfg_options: Optional[Dict]) -> Config:
     return cfg
 
 
-def cache_key(cfg: Config, checkpoint: str, task: str) -> str:
+def cache_key(cfg: Config, checkpoint: str, task: str,
+              non_strict: bool = False) -> str:
     """sha256 of the config text, the checkpoint's path, mtime and size,
-    and the task."""
+    the task and, when set, ``--non-strict`` (so that a partial load's
+    result never answers a strict run)."""
     stat = os.stat(checkpoint)
-    payload = json.dumps(
-        dict(config=json.dumps(cfg.to_dict(), sort_keys=True, default=repr),
-             checkpoint=osp.abspath(checkpoint), mtime_ns=stat.st_mtime_ns,
-             size=stat.st_size, task=task, version=CACHE_VERSION),
-        sort_keys=True)
+    fields = dict(
+        config=json.dumps(cfg.to_dict(), sort_keys=True, default=repr),
+        checkpoint=osp.abspath(checkpoint), mtime_ns=stat.st_mtime_ns,
+        size=stat.st_size, task=task, version=CACHE_VERSION)
+    if non_strict:
+        fields['non_strict'] = True
+    payload = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -217,7 +236,7 @@ def evaluate(model, cfg: Config, task: str, work_dir: str,
 def run(args) -> Dict:
     """Evaluate what is not cached; returns the leaderboard data."""
     import cavmae_mm  # noqa: F401
-    from cavmae_mm.apis import init_model
+    from tools.launch import init_model_for_eval
 
     specs = model_specs(args)
     tasks = list(dict.fromkeys(args.tasks))
@@ -231,7 +250,7 @@ def run(args) -> Dict:
         model = None
         results = {}
         for task in tasks:
-            key = cache_key(cfg, spec['checkpoint'], task)
+            key = cache_key(cfg, spec['checkpoint'], task, args.non_strict)
             cache_file = osp.join(cache_dir, f'{key}.json')
             if osp.isfile(cache_file) and not args.force:
                 with open(cache_file) as f:
@@ -239,7 +258,8 @@ def run(args) -> Dict:
                 continue
             try:
                 if model is None:
-                    model = init_model(cfg, spec['checkpoint'])
+                    model = init_model_for_eval(cfg, spec['checkpoint'],
+                                                strict=not args.non_strict)
                 experiment = re.sub(r'[^\w.-]+', '_',
                                     f'{spec["name"]}_{task}')
                 result = evaluate(model, cfg, task,
@@ -339,11 +359,14 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from cavmae_mm.utils import (CheckpointMismatchError,
                                  UnsafeCheckpointError)
+    from tools.launch import NON_STRICT_HINT
     try:
         board = run(args)
     except (FileNotFoundError, CheckpointMismatchError,
             UnsafeCheckpointError, ValueError, RuntimeError) as err:
         print(f'error: {err}', file=sys.stderr)
+        if isinstance(err.__cause__, CheckpointMismatchError):
+            print(f'  {NON_STRICT_HINT}', file=sys.stderr)
         return 1
     table = markdown_table(board)
     with open(osp.join(args.out_dir, 'leaderboard.md'), 'w') as f:

@@ -27,7 +27,11 @@ import subprocess
 import sys
 import time
 
+# Repository root on sys.path: tools import their helpers as ``tools.*``
+# (the rule: tools/__init__.py).
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 PRETRAIN_CFG = osp.join(ROOT, 'configs', 'cavmae_toy_pretrain.py')
 FINETUNE_CFG = osp.join(ROOT, 'configs', 'cavmae_toy_finetune.py')
 RETRIEVAL_CFG = osp.join(ROOT, 'configs', 'cavmae_toy_retrieval.py')
@@ -87,11 +91,7 @@ def check_existing_data(data_root, data_args):
     meta_path = osp.join(data_root, 'toy_meta.json')
     if not osp.isfile(meta_path):
         return
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'data'))
-    try:
-        import make_toy_av
-    finally:
-        sys.path.pop(0)
+    from tools.data import make_toy_av
     wanted = make_toy_av.parse_args(['--out-dir', data_root] + data_args)
     with open(meta_path) as f:
         meta = json.load(f)
@@ -186,7 +186,6 @@ def table(results, chance):
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
-    sys.path.insert(0, ROOT)
     python = sys.executable
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.abspath(args.data_root)

@@ -1,8 +1,12 @@
 """Evaluate a CAV-MAE checkpoint with MMEngine (MMAction2's tools/test.py).
 
 The config's test dataloader and evaluator decide what is measured:
-classification (mAP / accuracy), multi-frame ensembles, retrieval.
-Examples::
+classification (mAP / accuracy), multi-frame ensembles, retrieval. The
+checkpoint must fit the model, as for the user tools' ``init_model``: a
+missing, unexpected or shape-mismatched key stops with the key lists and
+exit status 1 (MMEngine's ``load_from`` alone would load what fits and
+evaluate the rest at random); ``--non-strict`` loads the matching keys and
+warns with the same lists. Examples::
 
     python tools/test.py configs/cavmae_finetune_vggsound.py ckpt.pth
     python tools/test.py configs/cavmae_retrieval_audioset.py ckpt.pth \\
@@ -11,12 +15,22 @@ Examples::
         --cfg-options model.mode=missingvideoonly
 """
 import argparse
+import os.path as osp
+import sys
 
 from mmengine.config import Config
 
 import cavmae_mm  # noqa: F401
-from cavmae_mm.engine.launch import (add_job_args, build_runner,
-                                     merge_job_args, parse_job_args)
+from cavmae_mm.utils import CheckpointMismatchError, UnsafeCheckpointError
+
+# Repository root on sys.path: tools import their helpers as ``tools.*``
+# (the rule: tools/__init__.py).
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools.launch import (NON_STRICT_HINT, add_job_args,  # noqa: E402
+                          build_runner, check_checkpoint, merge_job_args,
+                          parse_job_args)
 
 
 def parse_args(argv=None):
@@ -32,6 +46,12 @@ def parse_args(argv=None):
         '--dump',
         type=str,
         help='dump the predictions (data samples) to a pickle file')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load only the checkpoint keys that match the model (a partial '
+        'load on purpose) and warn with the missing/unexpected keys, '
+        'instead of stopping')
     return parse_job_args(parser, argv)
 
 
@@ -52,12 +72,25 @@ def merge_args(cfg: Config, args) -> Config:
 
 
 def main(argv=None):
+    """Test; returns the metrics.
+
+    Raises:
+        CheckpointMismatchError: The checkpoint does not fit the model (and
+            no ``--non-strict``).
+    """
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    if cfg.get('load_from') is not None:
+        check_checkpoint(cfg, cfg.load_from, strict=not args.non_strict)
     runner = build_runner(cfg, args.launcher)
     return runner.test()
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except CheckpointMismatchError as err:
+        sys.exit(f'error: {err}\n  {NON_STRICT_HINT}')
+    except UnsafeCheckpointError as err:
+        sys.exit(f'error: {err}')

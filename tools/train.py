@@ -14,12 +14,20 @@ opts out with ``cpu_fast_path = False``). Examples::
     bash tools/dist_train.sh configs/cavmae_pretrain.py 4 --resume
 """
 import argparse
+import os.path as osp
+import sys
 
 from mmengine.config import Config
 
 import cavmae_mm  # noqa: F401  (registers our modules; configs do too)
-from cavmae_mm.engine.launch import (add_job_args, build_runner,
-                                     merge_job_args, parse_job_args)
+
+# Repository root on sys.path: tools import their helpers as ``tools.*``
+# (the rule: tools/__init__.py).
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools.launch import (add_job_args, build_runner,  # noqa: E402
+                          merge_job_args, parse_job_args)
 
 AMP_WRAPPERS = ('OptimWrapper', 'AmpOptimWrapper',
                 'MixedPrecisionOptimWrapper')

@@ -28,8 +28,8 @@ from mmaction.registry import MODELS
 from ..datasets.av_dataset import load_label_csv
 from ..models.modes import MODALITY_NAMES, MODE_INPUTS, check_mode, \
     choose_mode
-from ..utils.checkpoint import (get_state_dict, load_checkpoint_safe,
-                                load_state_dict_strict)
+from ..utils.safe_load import get_state_dict, load_checkpoint_safe
+from ..utils.strict_load import load_state_dict_strict
 from .inputs import ModalityError, VideoOrPair
 from .pipeline import InferencePipeline
 

@@ -1,18 +1,17 @@
-"""Audio-visual data: dataset, transforms, sampler, bad-sample hook.
+"""Audio-visual data: dataset, transforms, sampler, bad-sample counting.
 
 Importing it registers :class:`AudioVisualDataset` (``DATASETS``), the
-transforms (``TRANSFORMS``), :class:`ClassBalancedSampler`
-(``DATA_SAMPLERS``) and :class:`BadSampleReportHook` (``HOOKS``) in
-MMAction2's registries.
+transforms (``TRANSFORMS``) and :class:`ClassBalancedSampler`
+(``DATA_SAMPLERS``) in MMAction2's registries. The hook that reports the
+skipped bad samples is :class:`cavmae_mm.engine.BadSampleReportHook`.
 """
 from .av_dataset import AudioVisualDataset
 from .av_io import AVDataError
-from .bad_sample_hook import BadSampleReportHook
 from .bad_samples import BadSampleCounter, BadSampleError
 from .samplers import ClassBalancedSampler
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'AudioVisualDataset', 'AVDataError', 'BadSampleError',
-    'BadSampleCounter', 'BadSampleReportHook', 'ClassBalancedSampler'
+    'BadSampleCounter', 'ClassBalancedSampler'
 ]

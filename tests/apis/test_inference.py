@@ -8,7 +8,7 @@ from cavmae_mm.apis import init_model
 from cavmae_mm.models.algorithms.cavmae import CAVMAE
 from cavmae_mm.models.recognizers.av_recognizer import CAVMAERecognizer
 from cavmae_mm.utils import CheckpointMismatchError
-from cavmae_mm.utils.checkpoint import mmengine_to_official
+from cavmae_mm.utils import mmengine_to_official
 
 TINY_FINETUNE = 'configs/_base_/models/cavmae_tiny_finetune.py'
 TINY_PRETRAIN = 'configs/_base_/models/cavmae_tiny_pretrain.py'

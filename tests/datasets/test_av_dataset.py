@@ -11,8 +11,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.logging import MMLogger
 
 from cavmae_mm.datasets import AudioVisualDataset, BadSampleError
-from cavmae_mm.datasets.extraction import extract_clips
-from cavmae_mm.datasets.toy import make_toy_dataset
+from tools.data.extraction import extract_clips
+from tools.data.toy import make_toy_dataset
 
 pytestmark = pytest.mark.usefixtures('mmaction_scope')
 
@@ -354,7 +354,7 @@ def test_bad_mixup_partner_is_counted_under_its_own_index(toy, tmp_path):
 def test_audioset_json_on_the_sample_clips(samples_dir, tmp_path):
     """The reference's AudioSet-style annotation (527 classes, mids,
     absolute paths) on the real sample clips, extracted by extract_clip."""
-    from cavmae_mm.datasets.extraction import extract_clip
+    from tools.data.extraction import extract_clip
     label_csv = str(samples_dir / 'class_labels_indices_as.csv')
     entries = []
     for name, labels in (('00W1lcxW-WU_40.000', '/m/09x0r,/m/04rlf'),

@@ -157,7 +157,7 @@ def test_truncated_faststart_file_is_used_as_a_short_clip(
 
 def extracted_clip(tmp_path, make_clip):
     """A clip in the reference layout, made by the extraction code."""
-    from cavmae_mm.datasets.extraction import extract_clip
+    from tools.data.extraction import extract_clip
     extract_clip(make_clip(), str(tmp_path / 'ext'), 'clip')
     return dict(video_id='clip', wav=str(tmp_path / 'ext/audio/clip.wav'),
                 video_path=str(tmp_path / 'ext/frames'))

@@ -70,7 +70,7 @@ def test_finetune_step_benchmark(tmp_path):
 def test_time_breakdown_sorts_kernels_by_kind():
     import torch
 
-    from cavmae_mm.benchmark.measure import count_flops, time_breakdown
+    from tools.benchmarking.measure import count_flops, time_breakdown
     layer = torch.nn.Linear(256, 256)
     optimizer = torch.optim.Adam(layer.parameters())
     x = torch.randn(64, 256)

@@ -19,9 +19,8 @@ from mmengine.runner.checkpoint import load_checkpoint
 
 import cavmae_mm  # noqa: F401
 from cavmae_mm.apis import init_model
-from cavmae_mm.utils.checkpoint import (load_state_dict_strict,
-                                        mmengine_to_official,
-                                        official_to_mmengine)
+from cavmae_mm.utils import (load_state_dict_strict, mmengine_to_official,
+                             official_to_mmengine)
 from mmaction.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

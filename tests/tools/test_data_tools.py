@@ -11,7 +11,7 @@ import pytest
 import soundfile
 import torch
 
-from cavmae_mm.datasets import extraction
+from tools.data import extraction
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools'
 

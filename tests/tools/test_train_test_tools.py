@@ -29,6 +29,7 @@ import train as train_tool  # noqa: E402
 sys.path.pop(0)
 TOY_PRETRAIN = osp.join(ROOT, 'configs', 'cavmae_toy_pretrain.py')
 TOY_RETRIEVAL = osp.join(ROOT, 'configs', 'cavmae_toy_retrieval.py')
+TOY_FINETUNE = osp.join(ROOT, 'configs', 'cavmae_toy_finetune.py')
 
 
 # ------------------------------------------------------------ arguments --
@@ -269,6 +270,49 @@ def test_resume_is_exact_on_toy_data(toy_root, tmp_path):
     with open(str(tmp_path / 'avg_metrics.json')) as f:
         report = json.load(f)
     assert 'retrieval/a2v_R@1' in report['metrics']
+
+
+def test_test_tool_refuses_a_checkpoint_that_does_not_fit(toy_root,
+                                                          tmp_path):
+    """A pre-training checkpoint under the toy fine-tuning config:
+    tools/test.py stops (exit status 1) with the missing and unexpected
+    keys and the hint, instead of evaluating a random head; --non-strict
+    evaluates and warns with the same key lists."""
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+    pretrained = MODELS.build(Config.fromfile(TOY_PRETRAIN).model)
+    checkpoint = str(tmp_path / 'pretrain.pth')
+    torch.save(dict(state_dict=pretrained.state_dict()), checkpoint)
+    config = str(tmp_path / 'finetune.py')
+    small_config(toy_root, path=TOY_FINETUNE).dump(config)
+
+    def test_tool(*options):
+        return subprocess.run(
+            [sys.executable, 'tools/test.py', config, checkpoint,
+             '--work-dir', str(tmp_path / 'work'), *options],
+            cwd=ROOT, capture_output=True, text=True, timeout=400)
+
+    proc = test_tool()
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"error: checkpoint '{checkpoint}' does not match the model " \
+        '(CAVMAERecognizer)' in proc.stderr
+    assert 'missing keys (in the model, not in the checkpoint)' in proc.stderr
+    assert 'cls_head.fc_cls.weight' in proc.stderr
+    assert 'unexpected keys (in the checkpoint, not in the model)' in \
+        proc.stderr
+    assert 'neck.decoder_embed.weight' in proc.stderr
+    assert 'hint: a pre-training checkpoint (with decoder) given to a ' \
+        'classification model' in proc.stderr
+    assert 'pass --non-strict' in proc.stderr
+    assert 'acc/top1' not in proc.stdout + proc.stderr
+
+    proc = test_tool('--non-strict')
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert 'non-strict loading (--non-strict): checkpoint' in output
+    assert 'cls_head.fc_cls.weight' in output
+    assert 'neck.decoder_embed.weight' in output
+    assert 'acc/top1' in output
 
 
 @pytest.mark.parametrize('config', ['mmaction_audio_recognizer_cavmae_toy.py',

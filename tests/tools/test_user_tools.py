@@ -4,6 +4,7 @@ and the real sample clips, with tiny random-weight checkpoints."""
 import csv
 import importlib.util
 import json
+import logging
 import os
 import os.path as osp
 
@@ -374,3 +375,37 @@ def test_leaderboard_clear_errors(toy, ckpts, tmp_path, capsys):
                             ckpts['toy_ft'], '--tasks', 'cls:bogus'] +
                            common) == 1
     assert 'unknown task' in capsys.readouterr().err
+
+
+def test_leaderboard_non_strict(toy, ckpts, tmp_path, capsys):
+    """A pre-training checkpoint under the fine-tuning config is refused
+    with the hint; --non-strict evaluates it, warns with the key lists, and
+    caches the result apart from strict runs."""
+    from mmengine.logging import MMLogger
+    model = ['--model', ckpts['toy_ft_config'], ckpts['toy_pt'], 'pt_in_ft',
+             '--tasks', 'cls', '--out-dir', str(tmp_path / 'board')]
+    options = ['--cfg-options'] + data_options(toy)
+    assert board_tool.main(model + options) == 1
+    err = capsys.readouterr().err
+    assert 'missing keys' in err and 'unexpected keys' in err
+    assert 'pass --non-strict' in err
+
+    warnings = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        assert board_tool.main(model + ['--non-strict'] + options) == 0
+    finally:
+        logger.removeHandler(handler)
+    assert 'evaluated 1, from cache 0' in capsys.readouterr().out
+    warned = [w for w in warnings if 'non-strict loading' in w]
+    assert len(warned) == 1
+    assert 'cls_head.fc_cls.weight' in warned[0]
+    assert 'neck.decoder_embed.weight' in warned[0]
+    board = json.loads((tmp_path / 'board' / 'leaderboard.json').read_text())
+    assert 'acc/top1' in board['rows'][0]['results']['cls']['metrics']
+    # the partial load's result does not answer a strict run
+    assert board_tool.main(model + options) == 1
+    assert 'missing keys' in capsys.readouterr().err

@@ -20,10 +20,12 @@ from torch.utils.data import Dataset
 import cavmae_mm  # noqa: F401
 import cavmae_mm.utils  # noqa: F401  (registers the safe globals)
 from cavmae_mm.apis import init_model
-from cavmae_mm.utils.checkpoint import (
-    CheckpointMismatchError, KeyReport, UnsafeCheckpointError, format_keys,
-    get_state_dict, history_buffer_method, load_checkpoint_safe,
-    load_state_dict_strict, register_safe_globals, safe_globals)
+from cavmae_mm.utils.safe_load import (UnsafeCheckpointError,
+                                       get_state_dict, history_buffer_method,
+                                       load_checkpoint_safe,
+                                       register_safe_globals, safe_globals)
+from cavmae_mm.utils.strict_load import (CheckpointMismatchError, KeyReport,
+                                         format_keys, load_state_dict_strict)
 from mmaction.structures import ActionDataSample
 
 TINY_PRETRAIN = 'configs/_base_/models/cavmae_tiny_pretrain.py'
@@ -325,7 +327,7 @@ def test_strict_loading_reports_every_kind_of_difference():
 def test_library_logs_with_mmengine_logger():
     # keep library code free of print: the fill warning goes to MMLogger
     from mmengine.logging import MMLogger
-    from cavmae_mm.utils.checkpoint import official_to_mmengine
+    from cavmae_mm.utils.reference_keys import official_to_mmengine
     records = []
     handler = logging.Handler()
     handler.emit = records.append

@@ -26,6 +26,12 @@ import os
 import os.path as osp
 import sys
 
+# Repository root on sys.path: tools import their helpers as ``tools.*``
+# (the rule: tools/__init__.py).
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
 VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov', '.m4v', '.flv',
                     '.mpg', '.mpeg')
 
@@ -110,7 +116,7 @@ def collect_inputs(inputs, default_labels=''):
 
 def main(argv=None):
     args = parse_args(argv)
-    from cavmae_mm.datasets.extraction import extract_clips
+    from tools.data.extraction import extract_clips
     items = collect_inputs(args.inputs, args.labels)
     if not items:
         print('no input videos found', file=sys.stderr)

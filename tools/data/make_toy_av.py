@@ -21,6 +21,12 @@ import os.path as osp
 import sys
 import time
 
+# Repository root on sys.path: tools import their helpers as ``tools.*``
+# (the rule: tools/__init__.py).
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -52,7 +58,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from cavmae_mm.datasets.toy import make_toy_dataset
+    from tools.data.toy import make_toy_dataset
     start = time.perf_counter()
     outputs = make_toy_dataset(
         args.out_dir,
@@ -71,7 +77,7 @@ def main(argv=None):
         workers=args.workers,
         progress=not args.no_progress)
     if args.extract:
-        from cavmae_mm.datasets.extraction import extract_clips
+        from tools.data.extraction import extract_clips
         annotations = ('pretrain', 'finetune_train', 'finetune_val',
                        'retrieval')
         items, seen = [], set()

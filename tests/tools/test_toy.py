@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 
 from cavmae_mm.datasets.av_dataset import load_label_csv
 from cavmae_mm.datasets.av_io import read_audio
-from cavmae_mm.datasets.toy import TOY_CLASSES, make_toy_dataset
+from tools.data.toy import TOY_CLASSES, make_toy_dataset
 
 TINY = dict(num_classes=3, train_per_class=3, val_per_class=2,
             retrieval_per_class=1, duration=1.0, width=48, height=32,

@@ -11,9 +11,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional, Tuple
 
-from .av_io import (NUM_FRAME_POSITIONS, TARGET_SAMPLE_RATE, AVDataError,
-                    frame_jpeg_path, init_worker_process, read_audio,
-                    read_video_frames, write_wav)
+from cavmae_mm.datasets.av_io import (NUM_FRAME_POSITIONS, TARGET_SAMPLE_RATE,
+                                     AVDataError, frame_jpeg_path,
+                                     init_worker_process, read_audio,
+                                     read_video_frames, write_wav)
 
 
 def clip_outputs(out_dir: str, video_id: str,
@@ -32,7 +33,7 @@ def resize_and_crop(frames, size: int = 224, backend: str = 'pillow'):
     """Short side to ``size`` (bicubic), center crop ``size`` x ``size`` --
     the pipeline's ``AVResize`` + ``CenterCrop``."""
     from mmaction.datasets.transforms import CenterCrop
-    from .transforms.processing import AVResize
+    from cavmae_mm.datasets.transforms.processing import AVResize
     results = dict(imgs=list(frames), img_shape=frames[0].shape[:2])
     results = AVResize(scale=(-1, size), backend=backend)(results)
     results = CenterCrop(crop_size=size)(results)

@@ -25,8 +25,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import LabelData
 
 from mmaction.structures import ActionDataSample
-from ..models.modes import MODES
-from ..models.utils.transformer import Attention
+from cavmae_mm.models.modes import MODES
+from cavmae_mm.models.utils.transformer import Attention
 
 CONFIGS = {
     ('base', 'pretrain'): 'configs/_base_/models/cavmae_vit_base_pretrain.py',
@@ -51,7 +51,7 @@ def build_case_model(arch: str, kind: str, device: str,
 
     from mmengine.logging import MMLogger
 
-    from ..apis import init_model
+    from cavmae_mm.apis import init_model
 
     # MMEngine logs one line per initialized parameter when no log file is
     # open; keep the benchmark's output to its results.
@@ -73,7 +73,7 @@ def set_impl(model: torch.nn.Module, impl: str, device: str) -> None:
     reset to glibc's behaviour in a default training process (its dynamic
     thresholds at their steady state) and the memory kept so far is given
     back."""
-    from ..engine.cpu_runtime import configure_cpu_runtime
+    from cavmae_mm.engine.cpu_runtime import configure_cpu_runtime
     if impl not in IMPLS:
         raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
     if device.startswith('cpu'):
@@ -107,7 +107,7 @@ def make_batch(model: torch.nn.Module, batch: int, device: str,
 def make_optim_wrapper(model: torch.nn.Module, impl: str,
                        dtype: str) -> OptimWrapper:
     """Adam with the reference's hyper-parameters (SPEC §6)."""
-    from ..engine.optimizers import MixedPrecisionOptimWrapper
+    from cavmae_mm.engine.optimizers import MixedPrecisionOptimWrapper
     params = [p for p in model.parameters() if p.requires_grad]
     kwargs = dict(lr=1e-4, betas=(0.95, 0.999), weight_decay=5e-7)
     if impl == 'fast':

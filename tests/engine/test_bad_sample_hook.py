@@ -8,9 +8,9 @@ import torch
 from mmengine.model import BaseModel
 from torch import nn
 
-from cavmae_mm.datasets.bad_sample_hook import (BadSampleReportHook,
-                                                find_bad_sample_datasets)
-from cavmae_mm.datasets.toy import make_toy_dataset
+from cavmae_mm.engine.hooks.bad_sample_hook import (
+    BadSampleReportHook, find_bad_sample_datasets)
+from tools.data.toy import make_toy_dataset
 
 pytestmark = pytest.mark.usefixtures('mmaction_scope')
 

@@ -291,8 +291,8 @@ def run_infer(args) -> dict:
 
 
 def run_retrieval_metric(args) -> dict:
-    from ..evaluation.functional.retrieval import (recall_and_median_rank,
-                                                   retrieval_ranks)
+    from cavmae_mm.evaluation.functional.retrieval import (
+        recall_and_median_rank, retrieval_ranks)
     gen = torch.Generator().manual_seed(0)
     audio = torch.randn(args.size, args.dim, generator=gen)
     visual = audio + 0.5 * torch.randn(args.size, args.dim, generator=gen)

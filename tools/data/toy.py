@@ -237,6 +237,8 @@ def write_av_file(path: str,
     """
     import av
     from fractions import Fraction
+
+    from cavmae_mm.datasets.av_io import quantize_pcm16
     frames = iter(frames) if frames is not None else None
     first = next(frames, None) if frames is not None else None
     options = {'movflags': '+faststart'} if faststart else {}
@@ -281,9 +283,8 @@ def write_av_file(path: str,
             if planar:
                 array = np.ascontiguousarray(chunk, dtype=np.float32)
                 audio_format = 'fltp'
-            else:  # packed int16
-                array = np.clip(np.rint(chunk.T * 32767), -32768,
-                                32767).astype(np.int16).reshape(1, -1)
+            else:  # packed int16, the scale av_io reads back (/ 32768)
+                array = quantize_pcm16(chunk.T).reshape(1, -1)
                 audio_format = 's16'
             audio_frame = av.AudioFrame.from_ndarray(
                 array, format=audio_format, layout=layout)
@@ -401,7 +402,7 @@ def make_toy_dataset(out_dir: str,
             jobs.append((osp.join(out_dir, rel_path), params, clip_kwargs))
 
     if workers > 1:
-        from .av_io import init_worker_process
+        from cavmae_mm.datasets.av_io import init_worker_process
         with ProcessPoolExecutor(
                 workers, initializer=init_worker_process) as pool:
             done = pool.map(_write_job, jobs, chunksize=4)
@@ -432,7 +433,7 @@ def make_toy_dataset(out_dir: str,
             f.write(f'{index},/toy/c{index:02d},"{TOY_CLASSES[index][0]}"\n')
     outputs['label_csv'] = label_csv
     # Class-balanced weights (uniform here: the toy classes are balanced).
-    from .samplers import class_balanced_weights
+    from cavmae_mm.datasets.samplers import class_balanced_weights
     weights = class_balanced_weights(
         [[int(e['labels'][-2:])] for e in splits['train']], num_classes)
     outputs['weights'] = osp.join(out_dir, 'finetune_train_weight.csv')
