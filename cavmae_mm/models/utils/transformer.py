@@ -4,6 +4,7 @@ from typing import Optional, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn.bricks.drop import DropPath
 from torch.utils.checkpoint import checkpoint
 
 # Which LayerNorm pair a block uses for each kind of input sequence.
@@ -113,7 +114,9 @@ def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 
 
 class Mlp(nn.Module):
-    """``fc1`` → exact GELU → ``fc2``."""
+    """``fc1`` → exact GELU → ``fc2``; our own (not mmcv's ``FFN``, whose
+    ``layers.0.0`` / ``layers.1`` names would not map the reference
+    checkpoints' ``mlp.fc1`` / ``mlp.fc2`` keys)."""
 
     def __init__(self, dim: int, hidden_dim: int) -> None:
         super().__init__()
@@ -123,21 +126,6 @@ class Mlp(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.act(self.fc1(x)))
-
-
-class DropPath(nn.Module):
-    """Stochastic depth per sample (identity when ``drop_prob == 0``)."""
-
-    def __init__(self, drop_prob: float = 0.) -> None:
-        super().__init__()
-        self.drop_prob = drop_prob
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.drop_prob == 0. or not self.training:
-            return x
-        keep = 1 - self.drop_prob
-        shape = (x.shape[0], ) + (1, ) * (x.ndim - 1)
-        return x * x.new_empty(shape).bernoulli_(keep) / keep
 
 
 class CAVMAEBlock(nn.Module):
