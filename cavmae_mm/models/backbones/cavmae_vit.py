@@ -8,8 +8,7 @@ from mmengine.model import BaseModule
 from mmaction.registry import MODELS
 from ..modes import MODE_INPUTS, check_mode
 from ..utils.masking import MASK_MODES, mask_by_noise, structured_noise
-from ..utils.pos_embed import (adapt_audio_pos_embed_in_state_dict,
-                               is_pretrained_init, sincos_2d)
+from ..utils.pos_embed import adapt_audio_pos_embed_in_state_dict, sincos_2d
 from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
                                  run_blocks)
 
@@ -147,19 +146,22 @@ class CAVMAEViT(BaseModule):
 
     # ------------------------------------------------------------------ init
     def init_weights(self) -> None:
-        """The reference initialization unless a pretrained init_cfg is set."""
+        """The reference initialization (SPEC §4), then ``init_cfg`` on top
+        (MMEngine applies a ``Pretrained`` entry last, alone or in a
+        list)."""
+        if not self.is_init:
+            with torch.no_grad():
+                self.pos_embed_a.copy_(
+                    sincos_2d(*self.grid_a, self.embed_dims))
+                self.pos_embed_v.copy_(
+                    sincos_2d(*self.grid_v, self.embed_dims))
+            for patch_embed in (self.patch_embed_a, self.patch_embed_v):
+                weight = patch_embed.proj.weight
+                nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
+            nn.init.normal_(self.modality_a, std=.02)
+            nn.init.normal_(self.modality_v, std=.02)
+            self.apply(init_linear_and_norm)
         super().init_weights()
-        if is_pretrained_init(self.init_cfg):
-            return
-        with torch.no_grad():
-            self.pos_embed_a.copy_(sincos_2d(*self.grid_a, self.embed_dims))
-            self.pos_embed_v.copy_(sincos_2d(*self.grid_v, self.embed_dims))
-        for patch_embed in (self.patch_embed_a, self.patch_embed_v):
-            weight = patch_embed.proj.weight
-            nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
-        nn.init.normal_(self.modality_a, std=.02)
-        nn.init.normal_(self.modality_v, std=.02)
-        self.apply(init_linear_and_norm)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Adapt an audio position embedding saved at another length."""

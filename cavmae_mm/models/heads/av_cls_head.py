@@ -42,7 +42,11 @@ class CAVMAEClsHead(BaseHead):
         self.fc_cls = nn.Linear(in_channels, num_classes)
 
     def init_weights(self) -> None:
-        self.apply(init_linear_and_norm)
+        """The reference initialization (Xavier-uniform Linear, zero bias;
+        LayerNorm 1 / 0), then ``init_cfg`` on top."""
+        if not self.is_init:
+            self.apply(init_linear_and_norm)
+        super().init_weights()
 
     def forward(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
         """``[N, in_channels]`` → logits ``[N, num_classes]``."""

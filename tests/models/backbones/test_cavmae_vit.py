@@ -1,0 +1,24 @@
+"""CAVMAEViT: initialization from init_cfg."""
+import pytest
+
+from cavmae_mm.models.backbones import CAVMAEViT
+from ..init_cfg_utils import assert_holds, save_random_checkpoint
+
+TINY = dict(embed_dims=64, num_heads=4, modality_specific_depth=2,
+            shared_depth=1, audio_length=256, img_size=32)
+
+
+@pytest.mark.parametrize('as_list', [False, True])
+def test_pretrained_init_cfg_is_kept(tmp_path, as_list):
+    """A Pretrained init_cfg, alone or in a list (MMEngine accepts both),
+    wins over the reference initialization."""
+    path = tmp_path / 'model.pth'
+    state = save_random_checkpoint(CAVMAEViT(**TINY), path,
+                                   prefix='backbone.')
+    init_cfg = dict(type='Pretrained', checkpoint=str(path),
+                    prefix='backbone.')
+    if as_list:
+        init_cfg = [init_cfg, dict(type='Constant', val=0., layer='Conv2d')]
+    backbone = CAVMAEViT(**TINY, init_cfg=init_cfg)
+    backbone.init_weights()
+    assert_holds(backbone, state)
