@@ -103,8 +103,7 @@ class CAVMAE(BaseModel):
             encoded['pred_a'], encoded['pred_v'] = self.neck(
                 encoded['joint'], encoded['ids_restore_a'],
                 encoded['ids_restore_v'],
-                num_visible_a=encoded['ids_restore_a'].shape[1] -
-                int(encoded['mask_a'][0].sum()))
+                num_visible_a=self.backbone.num_visible_a)
         encoded['audio_input'], encoded['imgs_input'] = audio, imgs
         return encoded
 

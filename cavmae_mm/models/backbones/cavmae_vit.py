@@ -7,7 +7,8 @@ from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
 from ..modes import MODE_INPUTS, check_mode
-from ..utils.masking import MASK_MODES, mask_by_noise, structured_noise
+from ..utils.masking import (MASK_MODES, mask_by_noise, num_visible,
+                             structured_noise)
 from ..utils.pos_embed import adapt_audio_pos_embed_in_state_dict, sincos_2d
 from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
                                  run_blocks)
@@ -143,6 +144,12 @@ class CAVMAEViT(BaseModule):
         self.norm_a = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.norm_v = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
+
+    @property
+    def num_visible_a(self) -> int:
+        """Audio tokens left visible by pre-training's masking (``Ka``, the
+        decoder's split of the joint sequence), known without a forward."""
+        return num_visible(self.num_patches_a, self.mask_ratio_a)
 
     # ------------------------------------------------------------------ init
     def init_weights(self) -> None:

@@ -1,5 +1,6 @@
 """CAVMAEViT: initialization from init_cfg."""
 import pytest
+import torch
 
 from cavmae_mm.models.backbones import CAVMAEViT
 from ..init_cfg_utils import assert_holds, save_random_checkpoint
@@ -22,3 +23,20 @@ def test_pretrained_init_cfg_is_kept(tmp_path, as_list):
     backbone = CAVMAEViT(**TINY, init_cfg=init_cfg)
     backbone.init_weights()
     assert_holds(backbone, state)
+
+
+@pytest.mark.parametrize('mode', ['unstructured', 'time', 'freq', 'tf'])
+@pytest.mark.parametrize('ratio', [0.75, 0.5, 0.3])
+def test_num_visible_a_is_what_masking_keeps(mode, ratio):
+    """The int the decoder splits the joint sequence at, known without a
+    forward, equals the visible audio tokens of every sample."""
+    backbone = CAVMAEViT(**TINY, mask_ratio_a=ratio, audio_mask_mode=mode)
+    backbone.init_weights()
+    with torch.no_grad():
+        encoded = backbone.forward_pretrain(
+            torch.randn(3, 256, 128), torch.randn(3, 3, 32, 32),
+            with_joint=False)
+    assert isinstance(backbone.num_visible_a, int)
+    visible = (1 - encoded['mask_a']).sum(1)  # [B]
+    assert visible.tolist() == [backbone.num_visible_a] * 3
+    assert encoded['audio'].shape[1] == backbone.num_visible_a
