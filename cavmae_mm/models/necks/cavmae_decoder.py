@@ -42,6 +42,10 @@ class CAVMAEPretrainDecoder(BaseModule):
     modality embeddings, runs ``decoder_depth`` blocks, ``decoder_norm`` and
     one linear prediction per modality.
 
+    Inside :class:`CAVMAE` the backbone sets ``grid_a``, ``grid_v``,
+    ``patch_size`` and ``embed_dims``; give them only to use the decoder
+    alone.
+
     Args:
         grid_a (tuple[int, int]): Audio patch grid (frequency, time).
             Defaults to (8, 64).

@@ -1,7 +1,59 @@
 """CAVMAE: wiring of backbone, neck and head."""
+import re
+
+import pytest
 import torch
 
 from ..conftest import build
+
+TOY_SIZES = dict(audio_length=384, img_size=112)
+
+
+def test_neck_and_head_geometry_come_from_the_backbone():
+    model = build('cavmae_tiny_pretrain', backbone=TOY_SIZES)
+    assert model.neck.grid_a == (8, 24) and model.neck.grid_v == (7, 7)
+    assert model.neck.patch_size == model.head.patch_size == 16
+    assert model.neck.decoder_embed.in_features == 64  # backbone embed_dims
+    assert model.neck.decoder_pos_embed_a.shape == (1, 8 * 24, 32)
+    with torch.no_grad():
+        losses = model(dict(audio=torch.randn(2, 384, 128),
+                            imgs=torch.randn(2, 1, 3, 112, 112)),
+                       mode='loss')
+    assert torch.isfinite(losses['loss_mae_a'])
+
+
+def test_agreeing_explicit_geometry_is_accepted():
+    model = build('cavmae_tiny_pretrain', backbone=TOY_SIZES,
+                  neck=dict(grid_a=[8, 24], grid_v=(7, 7), embed_dims=64),
+                  head=dict(patch_size=16))
+    assert model.neck.grid_a == (8, 24)
+
+
+@pytest.mark.parametrize('part,override,message', [
+    ('neck', dict(grid_a=(8, 64)),
+     'model.neck.grid_a=(8, 64) disagrees with model.backbone '
+     '(num_mel_bins=128, audio_length=384, patch_size=16 -> grid (8, 24))'),
+    ('neck', dict(grid_v=(14, 14)),
+     'model.neck.grid_v=(14, 14) disagrees with model.backbone '
+     '(img_size=112, patch_size=16 -> grid (7, 7))'),
+    ('neck', dict(embed_dims=768),
+     'model.neck.embed_dims=768 disagrees with '
+     'model.backbone.embed_dims=64'),
+    ('head', dict(patch_size=8),
+     'model.head.patch_size=8 disagrees with model.backbone.patch_size=16'),
+])
+def test_disagreeing_geometry_fails_at_build_naming_both_keys(
+        part, override, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build('cavmae_tiny_pretrain', backbone=TOY_SIZES,
+              **{part: override})
+
+
+def test_recognizer_head_width_must_match_the_backbone():
+    with pytest.raises(ValueError, match=re.escape(
+            'model.cls_head.in_channels=768 disagrees with '
+            'model.backbone.embed_dims=64')):
+        build('cavmae_tiny_finetune', cls_head=dict(in_channels=768))
 
 
 def test_decoder_gets_the_visible_count_as_a_python_int(monkeypatch):
@@ -9,8 +61,7 @@ def test_decoder_gets_the_visible_count_as_a_python_int(monkeypatch):
     the backbone's configuration, not from the mask tensor."""
     model = build('cavmae_tiny_pretrain',
                   backbone=dict(audio_length=256, img_size=32,
-                                mask_ratio_a=0.5),
-                  neck=dict(grid_a=(8, 16), grid_v=(2, 2)))
+                                mask_ratio_a=0.5))
     seen = []
     neck_forward = model.neck.forward
 
