@@ -11,6 +11,7 @@ from mmengine.registry import init_default_scope
 from mmaction.registry import MODELS
 from ..utils.checkpoint import (get_state_dict, load_checkpoint_safe,
                                 load_state_dict_strict)
+from ..utils.config_checks import check_data_geometry
 
 
 def init_model(config: Union[str, Path, Config],
@@ -44,6 +45,8 @@ def init_model(config: Union[str, Path, Config],
 
     Raises:
         TypeError: ``config`` is not a path or a Config.
+        ValueError: The config's data pipelines do not fit its model
+            (see :func:`~cavmae_mm.utils.config_checks.check_data_geometry`).
         FileNotFoundError: The checkpoint file does not exist.
         cavmae_mm.utils.CheckpointMismatchError: The checkpoint does not
             fit the model.
@@ -59,6 +62,7 @@ def init_model(config: Union[str, Path, Config],
                         f'{type(config).__name__}')
     if cfg_options:
         config.merge_from_dict(cfg_options)
+    check_data_geometry(config)  # its data loaders / test_pipeline, if any
     init_default_scope(config.get('default_scope', 'mmaction'))
     model = MODELS.build(config.model)
     if checkpoint is None:

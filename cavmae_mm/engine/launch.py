@@ -9,6 +9,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from ..utils.config_checks import check_data_geometry
 from .cpu_runtime import configure_cpu_runtime_from_cfg
 from .distributed import setup_cpu_distributed
 
@@ -47,8 +48,10 @@ def merge_job_args(cfg: Config, args) -> None:
 
 
 def build_runner(cfg: Config, launcher: str):
-    """Set up the process (CPU process groups, the CPU fast path) and build
+    """Check that the data fits the model (:func:`check_data_geometry`),
+    set up the process (CPU process groups, the CPU fast path) and build
     the config's runner (MMEngine's ``Runner`` unless ``runner_type``)."""
+    check_data_geometry(cfg)
     setup_cpu_distributed(cfg, launcher)
     configure_cpu_runtime_from_cfg(cfg)
     if 'runner_type' not in cfg:
