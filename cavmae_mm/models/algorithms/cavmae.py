@@ -3,7 +3,6 @@ import inspect
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from mmaction.registry import MODELS
@@ -27,6 +26,19 @@ def split_inputs(inputs: Dict[str, torch.Tensor]):
         views = imgs.shape[1]
         imgs = imgs.flatten(0, 1)
     return audio, imgs, views
+
+
+def store_embeddings(embeddings: Dict[str, torch.Tensor],
+                     data_samples: OptSampleList = None) -> Union[Dict, list]:
+    """Set each ``[B, D]`` embedding as ``<name>_feature`` of its sample
+    (``audio_feature``, ``visual_feature``: what ``AVRetrievalMetric``
+    reads) and return the samples; without samples, the embeddings."""
+    if data_samples is None:
+        return embeddings
+    for i, sample in enumerate(data_samples):
+        for name, value in embeddings.items():
+            sample.set_field(value[i], f'{name}_feature')
+    return data_samples
 
 
 def fill_from_backbone(cfg: dict, key: str,
@@ -182,28 +194,16 @@ class CAVMAE(BaseModel):
                               encoded, encoded.get('pred_a'),
                               encoded.get('pred_v'))
 
-    def extract_embeddings(self, inputs: Dict[str, torch.Tensor]
+    def extract_embeddings(self, inputs: Dict[str, torch.Tensor],
+                           with_tokens: bool = False
                            ) -> Dict[str, torch.Tensor]:
-        """L2-normalized retrieval embeddings ``[B, D]`` of each given
-        modality (``audio`` / ``visual``); several frames per clip are
-        averaged before normalization."""
+        """Retrieval embeddings of the given modalities: see
+        :meth:`CAVMAEViT.extract_embeddings`."""
         audio, imgs, views = split_inputs(inputs)
-        out = {}
-        if audio is not None:
-            out['audio'] = F.normalize(
-                self.backbone(audio=audio, mode='audioonly'), dim=-1)
-        if imgs is not None:
-            visual = self.backbone(imgs=imgs, mode='videoonly')
-            visual = visual.reshape(-1, views, visual.shape[-1]).mean(1)
-            out['visual'] = F.normalize(visual, dim=-1)
-        return out
+        return self.backbone.extract_embeddings(audio, imgs, views,
+                                                with_tokens)
 
     def predict(self, inputs: Dict[str, torch.Tensor],
-                data_samples: OptSampleList = None) -> list:
-        embeddings = self.extract_embeddings(inputs)
-        if data_samples is None:
-            return embeddings
-        for i, sample in enumerate(data_samples):
-            for name, value in embeddings.items():
-                sample.set_field(value[i], f'{name}_feature')
-        return data_samples
+                data_samples: OptSampleList = None) -> Union[Dict, list]:
+        return store_embeddings(self.extract_embeddings(inputs),
+                                data_samples)

@@ -3,6 +3,7 @@ from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
@@ -10,21 +11,8 @@ from ..modes import MODE_INPUTS, check_mode
 from ..utils.masking import (MASK_MODES, mask_by_noise, num_visible,
                              structured_noise)
 from ..utils.pos_embed import adapt_audio_pos_embed_in_state_dict, sincos_2d
-from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
-                                 run_blocks)
-
-
-
-class PatchEmbed(nn.Module):
-    """Non-overlapping ``patch x patch`` convolution → ``[B, L, dim]``."""
-
-    def __init__(self, in_channels: int, dim: int, patch_size: int) -> None:
-        super().__init__()
-        self.proj = nn.Conv2d(in_channels, dim, patch_size, patch_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # [B, C, H, W] -> [B, dim, H/p, W/p] -> [B, L, dim], row-major
-        return self.proj(x).flatten(2).transpose(1, 2)
+from ..utils.transformer import (CAVMAEBlock, PatchEmbed,
+                                 init_linear_and_norm, run_blocks)
 
 
 @MODELS.register_module()
@@ -283,6 +271,48 @@ class CAVMAEViT(BaseModule):
         if mode.startswith('missing'):
             return (tokens['joint'].mean(dim=1) + single.mean(dim=1)) / 2
         return single.mean(dim=1)
+
+    def extract_embeddings(self,
+                           audio: Optional[torch.Tensor] = None,
+                           imgs: Optional[torch.Tensor] = None,
+                           views: int = 1,
+                           with_tokens: bool = False
+                           ) -> Dict[str, torch.Tensor]:
+        """Retrieval embeddings (SPEC §3) of each given modality: its
+        single-modality path, mean over tokens, L2-normalized; the ``views``
+        frames of a clip are averaged before the normalization.
+
+        Args:
+            audio (torch.Tensor, optional): ``[B, T, F]``. Defaults to None.
+            imgs (torch.Tensor, optional): ``[B * views, 3, H, W]``,
+                clip-major. Defaults to None.
+            views (int): Frames per clip. Defaults to 1.
+            with_tokens (bool): Also return the token features (after the
+                shared layers and the modality's final norm).
+                Defaults to False.
+
+        Returns:
+            dict: ``audio`` / ``visual`` ``[B, D]`` (unit norm) and, with
+            ``with_tokens``, ``audio_tokens`` ``[B, La, D]`` /
+            ``visual_tokens`` ``[B, views, Lv, D]``.
+        """
+        out = {}
+        if audio is not None:
+            tokens = self.forward_tokens(audio=audio,
+                                         mode='audioonly')['audio']
+            out['audio'] = F.normalize(tokens.mean(dim=1), dim=-1)
+            if with_tokens:
+                out['audio_tokens'] = tokens  # [B, La, D]
+        if imgs is not None:
+            tokens = self.forward_tokens(imgs=imgs,
+                                         mode='videoonly')['visual']
+            # [B * V, Lv, D] -> [B * V, D] -> [B, V, D] -> [B, D]
+            clips = tokens.mean(dim=1).reshape(-1, views, tokens.shape[-1])
+            out['visual'] = F.normalize(clips.mean(dim=1), dim=-1)
+            if with_tokens:  # [B, V, Lv, D]
+                out['visual_tokens'] = tokens.reshape(-1, views,
+                                                      *tokens.shape[1:])
+        return out
 
     def forward_pretrain(self,
                          audio: torch.Tensor,

@@ -68,3 +68,12 @@ class CAVMAERecognizer(BaseRecognizer):
         if stage == 'head':
             feats = self.cls_head(feats)
         return feats, dict()
+
+    def extract_embeddings(self, inputs: Dict[str, torch.Tensor],
+                           with_tokens: bool = False
+                           ) -> Dict[str, torch.Tensor]:
+        """Retrieval embeddings of the given modalities, whatever
+        ``mode``: see :meth:`CAVMAEViT.extract_embeddings`."""
+        audio, imgs, views = split_inputs(inputs)
+        return self.backbone.extract_embeddings(audio, imgs, views,
+                                                with_tokens)

@@ -1,4 +1,5 @@
-"""The CAV-MAE transformer block: one set of weights, three sets of norms."""
+"""The CAV-MAE transformer block (one set of weights, three sets of norms)
+and the patch embedding."""
 from typing import Optional, Union
 
 import torch
@@ -111,6 +112,18 @@ def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
             q.split(per_chunk), k.split(per_chunk), v.split(per_chunk))
     ])
     return out.view(batch, heads, length, -1)
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping ``patch x patch`` convolution → ``[B, L, dim]``."""
+
+    def __init__(self, in_channels: int, dim: int, patch_size: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, patch_size, patch_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # [B, C, H, W] -> [B, dim, H/p, W/p] -> [B, L, dim], row-major
+        return self.proj(x).flatten(2).transpose(1, 2)
 
 
 class Mlp(nn.Module):

@@ -79,3 +79,22 @@ def test_decoder_gets_the_visible_count_as_a_python_int(monkeypatch):
         model(dict(audio=torch.randn(2, 256, 128),
                    imgs=torch.randn(2, 1, 3, 32, 32)), mode='tensor')
     assert seen == [64] and type(seen[0]) is int
+
+
+def test_embeddings_and_predict_delegate_to_the_backbone(tiny_pretrain):
+    from mmaction.structures import ActionDataSample
+    audio, imgs = torch.randn(2, 1024, 128), torch.randn(2, 2, 3, 224, 224)
+    with torch.no_grad():
+        out = tiny_pretrain.extract_embeddings(
+            dict(audio=audio, imgs=imgs), with_tokens=True)
+        expected = tiny_pretrain.backbone.extract_embeddings(
+            audio, imgs.flatten(0, 1), 2, with_tokens=True)
+        samples = tiny_pretrain.predict(
+            dict(audio=audio, imgs=imgs),
+            [ActionDataSample(), ActionDataSample()])
+        plain = tiny_pretrain.predict(dict(audio=audio, imgs=imgs))
+    assert set(out) == set(expected)
+    for name in out:
+        assert torch.equal(out[name], expected[name])
+    assert torch.equal(samples[1].visual_feature, expected['visual'][1])
+    assert set(plain) == {'audio', 'visual'}
