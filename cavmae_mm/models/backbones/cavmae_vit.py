@@ -55,7 +55,9 @@ class CAVMAEViT(BaseModule):
             :class:`Attention`). Defaults to ``'auto'``.
         with_cp (bool): Activation checkpointing per block (less memory, more
             compute). Defaults to False.
-        init_cfg (dict, optional): MMEngine init config. Defaults to None.
+        init_cfg (dict | list[dict], optional): MMEngine init config,
+            applied on top of the reference initialization.
+            Defaults to None.
     """
 
     def __init__(self,

@@ -23,7 +23,8 @@ class CAVMAEClsHead(BaseHead):
             sigmoids, multi-label), ``'prob'`` (mean of softmaxes),
             ``'score'`` (mean of logits) or None. Defaults to ``'prob'``.
         **kwargs: Other :class:`mmaction.models.heads.BaseHead` arguments
-            (``multi_class``, ``label_smooth_eps``, ``topk``).
+            (``multi_class``, ``label_smooth_eps``, ``topk``, ``init_cfg``:
+            applied on top of the reference initialization).
     """
 
     def __init__(self,

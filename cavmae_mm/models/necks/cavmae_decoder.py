@@ -62,7 +62,9 @@ class CAVMAEPretrainDecoder(BaseModule):
             Defaults to ``'auto'``.
         with_cp (bool): Activation checkpointing per block (less memory,
             more compute; for large batches). Defaults to False.
-        init_cfg (dict, optional): Defaults to None.
+        init_cfg (dict | list[dict], optional): MMEngine init config,
+            applied on top of the reference initialization.
+            Defaults to None.
     """
 
     def __init__(self,
