@@ -19,8 +19,6 @@ model = dict(
         img_size={{_base_.img_size}},
         mask_ratio_a=0.5,
         mask_ratio_v=0.5),
-    neck=dict(
-        grid_a={{_base_.patch_grid_a}}, grid_v={{_base_.patch_grid_v}}),
     head=dict(loss_contrastive=dict(loss_weight=1.0)))
 
 train_dataloader = {{_base_.pretrain_dataloader}}

@@ -10,9 +10,7 @@ _base_ = [
 model = dict(
     backbone=dict(
         audio_length={{_base_.target_length}},
-        img_size={{_base_.img_size}}),
-    neck=dict(
-        grid_a={{_base_.patch_grid_a}}, grid_v={{_base_.patch_grid_v}}))
+        img_size={{_base_.img_size}}))
 
 test_dataloader = {{_base_.retrieval_dataloader}}
 test_evaluator = dict(type='AVRetrievalMetric')

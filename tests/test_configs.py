@@ -11,6 +11,7 @@ from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.structures import LabelData
 
 import cavmae_mm  # noqa: F401
+from cavmae_mm.utils.config_checks import check_data_geometry
 from mmaction.registry import (DATA_SAMPLERS, DATASETS, HOOKS, METRICS,
                                MODELS, TRANSFORMS)
 from mmaction.structures import ActionDataSample
@@ -49,6 +50,7 @@ def test_config_loads_and_resolves(path):
             assert METRICS.get(metric.type) is not None
     for hook in cfg.get('custom_hooks', []):
         assert HOOKS.get(hook.type) is not None
+    check_data_geometry(cfg)  # the pipelines fit the model
 
 
 def lr_per_epoch(cfg, epochs):

@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 
 from cavmae_mm.engine.cpu_runtime import configure_cpu_runtime_from_cfg
 from cavmae_mm.engine.distributed import setup_cpu_distributed
+from cavmae_mm.utils.config_checks import check_data_geometry
 from cavmae_mm.utils import (CheckpointMismatchError, compare_and_load,
                              get_state_dict, load_checkpoint_safe)
 
@@ -59,8 +60,10 @@ def merge_job_args(cfg: Config, args) -> None:
 
 
 def build_runner(cfg: Config, launcher: str):
-    """Set up the process (CPU process groups, the CPU fast path) and build
+    """Check that the data fits the model (:func:`check_data_geometry`),
+    set up the process (CPU process groups, the CPU fast path) and build
     the config's runner (MMEngine's ``Runner`` unless ``runner_type``)."""
+    check_data_geometry(cfg)
     setup_cpu_distributed(cfg, launcher)
     configure_cpu_runtime_from_cfg(cfg)
     if 'runner_type' not in cfg:

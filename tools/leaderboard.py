@@ -189,8 +189,8 @@ def evaluate(model, cfg: Config, task: str, work_dir: str,
     """
     from mmengine.runner import Runner
 
-    from cavmae_mm.apis import AVEmbeddingModel
     from cavmae_mm.apis.inference import is_recognizer
+    from cavmae_mm.models import AVEmbeddingModel
 
     kind, mode = parse_task(task)
     if kind == 'cls':
@@ -213,8 +213,7 @@ def evaluate(model, cfg: Config, task: str, work_dir: str,
             return dict(status='n/a', reason='the config has neither '
                         'retrieval_dataloader nor test_dataloader')
         evaluator = dict(type='AVRetrievalMetric')
-        runner_model = model if hasattr(model, 'extract_embeddings') \
-            else AVEmbeddingModel(model)
+        runner_model = AVEmbeddingModel(model)  # any model's embeddings
     runner = Runner(
         model=runner_model,
         work_dir=work_dir,

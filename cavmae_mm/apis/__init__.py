@@ -1,7 +1,7 @@
 """High-level entry points: build a model ready for inference, classify a
 clip, embed a clip; inputs go through the config's test pipeline."""
-from .features import (AVEmbeddingModel, embed_batch, embed_inputs,
-                       extract_features)
+from ..models.algorithms import AVEmbeddingModel  # re-exported
+from .features import embed_batch, embed_inputs, extract_features
 from .inference import inference_av, init_model, resolve_class_names
 from .inputs import ModalityError
 from .pipeline import InferencePipeline

@@ -6,12 +6,9 @@ from typing import Dict, Sequence, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
-from mmengine.model import BaseModel
 
-from ..models.algorithms.cavmae import split_inputs
 from ..models.modes import MODALITY_NAMES
 from .inputs import VideoOrPair
 from .pipeline import InferencePipeline
@@ -21,13 +18,9 @@ from .pipeline import InferencePipeline
 def embed_inputs(model: nn.Module,
                  inputs: Dict[str, torch.Tensor],
                  with_tokens: bool = False) -> Dict[str, torch.Tensor]:
-    """Retrieval embeddings of preprocessed inputs (SPEC §3: each
-    modality's single-modality path, mean over tokens, L2-normalized).
-
-    Works for a pre-training ``CAVMAE`` and a fine-tuned recognizer alike
-    (both carry the same ``CAVMAEViT`` backbone). Several frames per clip
-    are averaged before normalization, as ``CAVMAE.extract_embeddings``
-    does.
+    """Retrieval embeddings of preprocessed inputs: the model's
+    ``extract_embeddings`` (see :meth:`CAVMAEViT.extract_embeddings`)
+    without gradients.
 
     Args:
         model (nn.Module): ``CAVMAE`` or ``CAVMAERecognizer``.
@@ -42,26 +35,7 @@ def embed_inputs(model: nn.Module,
         and ``visual_tokens`` ``[B, V, Lv, D]`` (after the shared layers and
         the modality's final norm).
     """
-    if not with_tokens and hasattr(model, 'extract_embeddings'):
-        return model.extract_embeddings(inputs)
-    audio, imgs, views = split_inputs(inputs)
-    backbone = model.backbone
-    out = {}
-    if audio is not None:
-        tokens = backbone.forward_tokens(audio=audio,
-                                         mode='audioonly')['audio']
-        out['audio'] = F.normalize(tokens.mean(1), dim=-1)  # [B, D]
-        if with_tokens:
-            out['audio_tokens'] = tokens  # [B, La, D]
-    if imgs is not None:
-        tokens = backbone.forward_tokens(imgs=imgs,
-                                         mode='videoonly')['visual']
-        tokens = tokens.reshape(-1, views, *tokens.shape[1:])
-        # [B * V, Lv, D] -> [B, V, Lv, D] -> mean over tokens, then frames
-        out['visual'] = F.normalize(tokens.mean(2).mean(1), dim=-1)
-        if with_tokens:
-            out['visual_tokens'] = tokens
-    return out
+    return model.extract_embeddings(inputs, with_tokens=with_tokens)
 
 
 @torch.no_grad()
@@ -127,29 +101,3 @@ def extract_features(model: nn.Module,
     out.update({k: v[0].float().cpu() for k, v in features.items()})
     return out
 
-
-class AVEmbeddingModel(BaseModel):
-    """Wraps a ``CAVMAE`` or ``CAVMAERecognizer`` so that its ``predict``
-    stores the retrieval embeddings (``audio_feature``, ``visual_feature``)
-    in the data samples, as ``AVRetrievalMetric`` reads them; lets MMEngine's
-    test loop evaluate retrieval with a fine-tuned model too.
-
-    Args:
-        model (BaseModel): The wrapped model (its data preprocessor is
-            used).
-    """
-
-    def __init__(self, model: BaseModel) -> None:
-        super().__init__(data_preprocessor=model.data_preprocessor)
-        self.model = model
-
-    def forward(self, inputs: Dict[str, torch.Tensor], data_samples=None,
-                mode: str = 'predict'):
-        if mode != 'predict':
-            raise RuntimeError(f'{type(self).__name__} only predicts, got '
-                               f'mode {mode!r}')
-        embeddings = embed_inputs(self.model, inputs)
-        for i, sample in enumerate(data_samples):
-            for name, value in embeddings.items():
-                sample.set_field(value[i], f'{name}_feature')
-        return data_samples

@@ -29,6 +29,7 @@ from ..datasets.av_dataset import load_label_csv
 from ..models.modes import MODALITY_NAMES, MODE_INPUTS, check_mode, \
     choose_mode
 from ..utils.safe_load import get_state_dict, load_checkpoint_safe
+from ..utils.config_checks import check_data_geometry
 from ..utils.strict_load import load_state_dict_strict
 from .inputs import ModalityError, VideoOrPair
 from .pipeline import InferencePipeline
@@ -65,6 +66,8 @@ def init_model(config: Union[str, Path, Config],
 
     Raises:
         TypeError: ``config`` is not a path or a Config.
+        ValueError: The config's data pipelines do not fit its model
+            (see :func:`~cavmae_mm.utils.config_checks.check_data_geometry`).
         FileNotFoundError: The checkpoint file does not exist.
         cavmae_mm.utils.CheckpointMismatchError: The checkpoint does not
             fit the model.
@@ -80,6 +83,7 @@ def init_model(config: Union[str, Path, Config],
                         f'{type(config).__name__}')
     if cfg_options:
         config.merge_from_dict(cfg_options)
+    check_data_geometry(config)  # its data loaders / test_pipeline, if any
     init_default_scope(config.get('default_scope', 'mmaction'))
     model = MODELS.build(config.model)
     if checkpoint is None:

@@ -1,8 +1,8 @@
 """The CAV-MAE pre-training model."""
-from typing import Dict, List, Optional, Union
+import inspect
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from mmaction.registry import MODELS
@@ -28,6 +28,62 @@ def split_inputs(inputs: Dict[str, torch.Tensor]):
     return audio, imgs, views
 
 
+def store_embeddings(embeddings: Dict[str, torch.Tensor],
+                     data_samples: OptSampleList = None) -> Union[Dict, list]:
+    """Set each ``[B, D]`` embedding as ``<name>_feature`` of its sample
+    (``audio_feature``, ``visual_feature``: what ``AVRetrievalMetric``
+    reads) and return the samples; without samples, the embeddings."""
+    if data_samples is None:
+        return embeddings
+    for i, sample in enumerate(data_samples):
+        for name, value in embeddings.items():
+            sample.set_field(value[i], f'{name}_feature')
+    return data_samples
+
+
+def fill_from_backbone(cfg: dict, key: str,
+                       facts: Dict[str, Tuple[Any, Optional[str]]]) -> dict:
+    """A copy of a neck / head config with the backbone's ``facts`` set.
+
+    Only the arguments the config's class takes are set. A value the
+    config gives itself must agree with the backbone's.
+
+    Args:
+        cfg (dict): The neck or head config.
+        key (str): Its config key, for messages (``'model.neck'``).
+        facts (dict): ``{argument: (value, source)}``: ``source`` says
+            what the backbone derives the value from, None when it is the
+            backbone's argument of the same name.
+
+    Returns:
+        dict: The completed config.
+
+    Raises:
+        ValueError: The config gives a value that disagrees with the
+            backbone's; the message names both keys.
+    """
+    cfg = dict(cfg)
+    cls = cfg.get('type')
+    if isinstance(cls, str):
+        cls = MODELS.get(cls)
+    if not inspect.isclass(cls):  # unknown type: MODELS.build reports it
+        return cfg
+    accepted = inspect.signature(cls).parameters
+    for name, (value, source) in facts.items():
+        if name not in accepted:
+            continue
+        given = cfg.get(name)
+        if given is not None and (tuple(given) if isinstance(
+                given, (list, tuple)) else given) != value:
+            owner = f'model.backbone.{name}={value!r}' if source is None \
+                else f'model.backbone ({source} {value!r})'
+            raise ValueError(
+                f'{key}.{name}={given!r} disagrees with {owner}; drop '
+                f'{key}.{name}: CAVMAE sets it from the backbone')
+        cfg[name] = value
+    return cfg
+
+
 @MODELS.register_module()
 class CAVMAE(BaseModel):
     """Contrastive audio-visual masked autoencoder (pre-training).
@@ -48,6 +104,11 @@ class CAVMAE(BaseModel):
     Masking noise may be passed as ``noise_a`` / ``noise_v`` keyword
     arguments of ``forward`` (else drawn from the global generator).
 
+    The backbone owns the geometry: the neck gets its patch grids
+    (``grid_a``, ``grid_v``), ``patch_size`` and ``embed_dims``, the head
+    its ``patch_size``, so their configs leave them out (a value they give
+    must agree; see :func:`fill_from_backbone`).
+
     Args:
         backbone (dict): Encoder config.
         neck (dict, optional): Decoder config. Defaults to None.
@@ -65,11 +126,26 @@ class CAVMAE(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        self.head = MODELS.build(head)
-        self.neck = MODELS.build(neck) if neck is not None else None
+        facts = self._backbone_geometry()
+        self.head = MODELS.build(fill_from_backbone(head, 'model.head', facts))
+        self.neck = None if neck is None else MODELS.build(
+            fill_from_backbone(neck, 'model.neck', facts))
         if self.head.with_mae and self.neck is None:
             raise ValueError('the reconstruction loss needs a decoder '
                              '(neck); set its loss_weight to 0 to drop it')
+
+    def _backbone_geometry(self) -> Dict[str, Tuple[Any, Optional[str]]]:
+        """What the neck and head take from the backbone (see
+        :func:`fill_from_backbone`)."""
+        encoder = self.backbone
+        patch = f'patch_size={encoder.patch_size}'
+        return dict(
+            grid_a=(encoder.grid_a, f'num_mel_bins={encoder.num_mel_bins}, '
+                    f'audio_length={encoder.audio_length}, {patch} -> grid'),
+            grid_v=(encoder.grid_v,
+                    f'img_size={encoder.img_size}, {patch} -> grid'),
+            patch_size=(encoder.patch_size, None),
+            embed_dims=(encoder.embed_dims, None))
 
     def forward(self,
                 inputs: Dict[str, torch.Tensor],
@@ -103,8 +179,7 @@ class CAVMAE(BaseModel):
             encoded['pred_a'], encoded['pred_v'] = self.neck(
                 encoded['joint'], encoded['ids_restore_a'],
                 encoded['ids_restore_v'],
-                num_visible_a=encoded['ids_restore_a'].shape[1] -
-                int(encoded['mask_a'][0].sum()))
+                num_visible_a=self.backbone.num_visible_a)
         encoded['audio_input'], encoded['imgs_input'] = audio, imgs
         return encoded
 
@@ -119,28 +194,16 @@ class CAVMAE(BaseModel):
                               encoded, encoded.get('pred_a'),
                               encoded.get('pred_v'))
 
-    def extract_embeddings(self, inputs: Dict[str, torch.Tensor]
+    def extract_embeddings(self, inputs: Dict[str, torch.Tensor],
+                           with_tokens: bool = False
                            ) -> Dict[str, torch.Tensor]:
-        """L2-normalized retrieval embeddings ``[B, D]`` of each given
-        modality (``audio`` / ``visual``); several frames per clip are
-        averaged before normalization."""
+        """Retrieval embeddings of the given modalities: see
+        :meth:`CAVMAEViT.extract_embeddings`."""
         audio, imgs, views = split_inputs(inputs)
-        out = {}
-        if audio is not None:
-            out['audio'] = F.normalize(
-                self.backbone(audio=audio, mode='audioonly'), dim=-1)
-        if imgs is not None:
-            visual = self.backbone(imgs=imgs, mode='videoonly')
-            visual = visual.reshape(-1, views, visual.shape[-1]).mean(1)
-            out['visual'] = F.normalize(visual, dim=-1)
-        return out
+        return self.backbone.extract_embeddings(audio, imgs, views,
+                                                with_tokens)
 
     def predict(self, inputs: Dict[str, torch.Tensor],
-                data_samples: OptSampleList = None) -> list:
-        embeddings = self.extract_embeddings(inputs)
-        if data_samples is None:
-            return embeddings
-        for i, sample in enumerate(data_samples):
-            for name, value in embeddings.items():
-                sample.set_field(value[i], f'{name}_feature')
-        return data_samples
+                data_samples: OptSampleList = None) -> Union[Dict, list]:
+        return store_embeddings(self.extract_embeddings(inputs),
+                                data_samples)

@@ -3,28 +3,16 @@ from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
 from ..modes import MODE_INPUTS, check_mode
-from ..utils.masking import MASK_MODES, mask_by_noise, structured_noise
-from ..utils.pos_embed import (adapt_audio_pos_embed_in_state_dict,
-                               is_pretrained_init, sincos_2d)
-from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
-                                 run_blocks)
-
-
-
-class PatchEmbed(nn.Module):
-    """Non-overlapping ``patch x patch`` convolution → ``[B, L, dim]``."""
-
-    def __init__(self, in_channels: int, dim: int, patch_size: int) -> None:
-        super().__init__()
-        self.proj = nn.Conv2d(in_channels, dim, patch_size, patch_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # [B, C, H, W] -> [B, dim, H/p, W/p] -> [B, L, dim], row-major
-        return self.proj(x).flatten(2).transpose(1, 2)
+from ..utils.masking import (MASK_MODES, mask_by_noise, num_visible,
+                             structured_noise)
+from ..utils.pos_embed import adapt_audio_pos_embed_in_state_dict, sincos_2d
+from ..utils.transformer import (CAVMAEBlock, PatchEmbed,
+                                 init_linear_and_norm, run_blocks)
 
 
 @MODELS.register_module()
@@ -67,7 +55,9 @@ class CAVMAEViT(BaseModule):
             :class:`Attention`). Defaults to ``'auto'``.
         with_cp (bool): Activation checkpointing per block (less memory, more
             compute). Defaults to False.
-        init_cfg (dict, optional): MMEngine init config. Defaults to None.
+        init_cfg (dict | list[dict], optional): MMEngine init config,
+            applied on top of the reference initialization.
+            Defaults to None.
     """
 
     def __init__(self,
@@ -145,21 +135,30 @@ class CAVMAEViT(BaseModule):
         self.norm_v = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
 
+    @property
+    def num_visible_a(self) -> int:
+        """Audio tokens left visible by pre-training's masking (``Ka``, the
+        decoder's split of the joint sequence), known without a forward."""
+        return num_visible(self.num_patches_a, self.mask_ratio_a)
+
     # ------------------------------------------------------------------ init
     def init_weights(self) -> None:
-        """The reference initialization unless a pretrained init_cfg is set."""
+        """The reference initialization (SPEC §4), then ``init_cfg`` on top
+        (MMEngine applies a ``Pretrained`` entry last, alone or in a
+        list)."""
+        if not self.is_init:
+            with torch.no_grad():
+                self.pos_embed_a.copy_(
+                    sincos_2d(*self.grid_a, self.embed_dims))
+                self.pos_embed_v.copy_(
+                    sincos_2d(*self.grid_v, self.embed_dims))
+            for patch_embed in (self.patch_embed_a, self.patch_embed_v):
+                weight = patch_embed.proj.weight
+                nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
+            nn.init.normal_(self.modality_a, std=.02)
+            nn.init.normal_(self.modality_v, std=.02)
+            self.apply(init_linear_and_norm)
         super().init_weights()
-        if is_pretrained_init(self.init_cfg):
-            return
-        with torch.no_grad():
-            self.pos_embed_a.copy_(sincos_2d(*self.grid_a, self.embed_dims))
-            self.pos_embed_v.copy_(sincos_2d(*self.grid_v, self.embed_dims))
-        for patch_embed in (self.patch_embed_a, self.patch_embed_v):
-            weight = patch_embed.proj.weight
-            nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
-        nn.init.normal_(self.modality_a, std=.02)
-        nn.init.normal_(self.modality_v, std=.02)
-        self.apply(init_linear_and_norm)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Adapt an audio position embedding saved at another length."""
@@ -274,6 +273,48 @@ class CAVMAEViT(BaseModule):
         if mode.startswith('missing'):
             return (tokens['joint'].mean(dim=1) + single.mean(dim=1)) / 2
         return single.mean(dim=1)
+
+    def extract_embeddings(self,
+                           audio: Optional[torch.Tensor] = None,
+                           imgs: Optional[torch.Tensor] = None,
+                           views: int = 1,
+                           with_tokens: bool = False
+                           ) -> Dict[str, torch.Tensor]:
+        """Retrieval embeddings (SPEC §3) of each given modality: its
+        single-modality path, mean over tokens, L2-normalized; the ``views``
+        frames of a clip are averaged before the normalization.
+
+        Args:
+            audio (torch.Tensor, optional): ``[B, T, F]``. Defaults to None.
+            imgs (torch.Tensor, optional): ``[B * views, 3, H, W]``,
+                clip-major. Defaults to None.
+            views (int): Frames per clip. Defaults to 1.
+            with_tokens (bool): Also return the token features (after the
+                shared layers and the modality's final norm).
+                Defaults to False.
+
+        Returns:
+            dict: ``audio`` / ``visual`` ``[B, D]`` (unit norm) and, with
+            ``with_tokens``, ``audio_tokens`` ``[B, La, D]`` /
+            ``visual_tokens`` ``[B, views, Lv, D]``.
+        """
+        out = {}
+        if audio is not None:
+            tokens = self.forward_tokens(audio=audio,
+                                         mode='audioonly')['audio']
+            out['audio'] = F.normalize(tokens.mean(dim=1), dim=-1)
+            if with_tokens:
+                out['audio_tokens'] = tokens  # [B, La, D]
+        if imgs is not None:
+            tokens = self.forward_tokens(imgs=imgs,
+                                         mode='videoonly')['visual']
+            # [B * V, Lv, D] -> [B * V, D] -> [B, V, D] -> [B, D]
+            clips = tokens.mean(dim=1).reshape(-1, views, tokens.shape[-1])
+            out['visual'] = F.normalize(clips.mean(dim=1), dim=-1)
+            if with_tokens:  # [B, V, Lv, D]
+                out['visual_tokens'] = tokens.reshape(-1, views,
+                                                      *tokens.shape[1:])
+        return out
 
     def forward_pretrain(self,
                          audio: torch.Tensor,

@@ -23,7 +23,8 @@ class CAVMAEClsHead(BaseHead):
             sigmoids, multi-label), ``'prob'`` (mean of softmaxes),
             ``'score'`` (mean of logits) or None. Defaults to ``'prob'``.
         **kwargs: Other :class:`mmaction.models.heads.BaseHead` arguments
-            (``multi_class``, ``label_smooth_eps``, ``topk``).
+            (``multi_class``, ``label_smooth_eps``, ``topk``, ``init_cfg``:
+            applied on top of the reference initialization).
     """
 
     def __init__(self,
@@ -42,7 +43,11 @@ class CAVMAEClsHead(BaseHead):
         self.fc_cls = nn.Linear(in_channels, num_classes)
 
     def init_weights(self) -> None:
-        self.apply(init_linear_and_norm)
+        """The reference initialization (Xavier-uniform Linear, zero bias;
+        LayerNorm 1 / 0), then ``init_cfg`` on top."""
+        if not self.is_init:
+            self.apply(init_linear_and_norm)
+        super().init_weights()
 
     def forward(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
         """``[N, in_channels]`` → logits ``[N, num_classes]``."""

@@ -22,7 +22,8 @@ class CAVMAEPretrainHead(nn.Module):
             ``MaskedPatchReconstructionLoss(norm_pix=True, loss_weight=1.)``.
         loss_contrastive (dict, optional): Contrastive loss config. Defaults
             to ``AVInfoNCELoss(temperature=0.05, loss_weight=0.01)``.
-        patch_size (int): Defaults to 16.
+        patch_size (int): Set by :class:`CAVMAE` from its backbone.
+            Defaults to 16.
     """
 
     def __init__(self,

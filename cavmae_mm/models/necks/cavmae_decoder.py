@@ -6,8 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
-from ..utils.pos_embed import (adapt_audio_pos_embed_in_state_dict,
-                               is_pretrained_init, sincos_2d)
+from ..utils.pos_embed import adapt_audio_pos_embed_in_state_dict, sincos_2d
 from ..utils.transformer import (CAVMAEBlock, init_linear_and_norm,
                                  run_blocks)
 
@@ -43,6 +42,10 @@ class CAVMAEPretrainDecoder(BaseModule):
     modality embeddings, runs ``decoder_depth`` blocks, ``decoder_norm`` and
     one linear prediction per modality.
 
+    Inside :class:`CAVMAE` the backbone sets ``grid_a``, ``grid_v``,
+    ``patch_size`` and ``embed_dims``; give them only to use the decoder
+    alone.
+
     Args:
         grid_a (tuple[int, int]): Audio patch grid (frequency, time).
             Defaults to (8, 64).
@@ -59,7 +62,9 @@ class CAVMAEPretrainDecoder(BaseModule):
             Defaults to ``'auto'``.
         with_cp (bool): Activation checkpointing per block (less memory,
             more compute; for large batches). Defaults to False.
-        init_cfg (dict, optional): Defaults to None.
+        init_cfg (dict | list[dict], optional): MMEngine init config,
+            applied on top of the reference initialization.
+            Defaults to None.
     """
 
     def __init__(self,
@@ -104,19 +109,20 @@ class CAVMAEPretrainDecoder(BaseModule):
                                         patch_size**2 * in_channels_v)
 
     def init_weights(self) -> None:
-        """The reference initialization unless a pretrained init_cfg is set."""
+        """The reference initialization (SPEC §4), then ``init_cfg`` on top
+        (MMEngine applies a ``Pretrained`` entry last, alone or in a
+        list)."""
+        if not self.is_init:
+            with torch.no_grad():
+                self.decoder_pos_embed_a.copy_(
+                    sincos_2d(*self.grid_a, self.decoder_embed_dims))
+                self.decoder_pos_embed_v.copy_(
+                    sincos_2d(*self.grid_v, self.decoder_embed_dims))
+            for param in (self.mask_token, self.decoder_modality_a,
+                          self.decoder_modality_v):
+                nn.init.normal_(param, std=.02)
+            self.apply(init_linear_and_norm)
         super().init_weights()
-        if is_pretrained_init(self.init_cfg):
-            return
-        with torch.no_grad():
-            self.decoder_pos_embed_a.copy_(
-                sincos_2d(*self.grid_a, self.decoder_embed_dims))
-            self.decoder_pos_embed_v.copy_(
-                sincos_2d(*self.grid_v, self.decoder_embed_dims))
-        for param in (self.mask_token, self.decoder_modality_a,
-                      self.decoder_modality_v):
-            nn.init.normal_(param, std=.02)
-        self.apply(init_linear_and_norm)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Adapt an audio position embedding saved at another length."""

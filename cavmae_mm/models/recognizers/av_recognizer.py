@@ -34,6 +34,12 @@ class CAVMAERecognizer(BaseRecognizer):
                  mode: str = 'multimodal', **kwargs) -> None:
         super().__init__(backbone=backbone, cls_head=cls_head, **kwargs)
         self.mode = mode
+        channels = getattr(self.cls_head, 'in_channels', None)
+        if channels is not None and channels != self.backbone.embed_dims:
+            raise ValueError(
+                f'model.cls_head.in_channels={channels} disagrees with '
+                f'model.backbone.embed_dims={self.backbone.embed_dims}: the '
+                f'head classifies the pooled [B, embed_dims] feature')
 
     @property
     def mode(self) -> str:
@@ -62,3 +68,12 @@ class CAVMAERecognizer(BaseRecognizer):
         if stage == 'head':
             feats = self.cls_head(feats)
         return feats, dict()
+
+    def extract_embeddings(self, inputs: Dict[str, torch.Tensor],
+                           with_tokens: bool = False
+                           ) -> Dict[str, torch.Tensor]:
+        """Retrieval embeddings of the given modalities, whatever
+        ``mode``: see :meth:`CAVMAEViT.extract_embeddings`."""
+        audio, imgs, views = split_inputs(inputs)
+        return self.backbone.extract_embeddings(audio, imgs, views,
+                                                with_tokens)

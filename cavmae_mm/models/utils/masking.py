@@ -6,10 +6,16 @@ import torch
 MASK_MODES = ('unstructured', 'time', 'freq', 'tf')
 
 
+def num_visible(length: int, mask_ratio: float) -> int:
+    """Tokens left visible of ``length`` at ``mask_ratio``:
+    ``int(L * (1 - mask_ratio))`` (the reference's ``len_keep``)."""
+    return int(length * (1 - mask_ratio))
+
+
 def mask_by_noise(tokens: torch.Tensor, noise: torch.Tensor,
                   mask_ratio: float
                   ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Keep the ``int(L * (1 - mask_ratio))`` tokens with the lowest noise.
+    """Keep the :func:`num_visible` tokens with the lowest noise.
 
     Args:
         tokens (torch.Tensor): ``[B, L, D]``.
@@ -22,7 +28,7 @@ def mask_by_noise(tokens: torch.Tensor, noise: torch.Tensor,
         ``ids_restore`` ``[B, L]`` (un-shuffles ``[visible; dropped]``).
     """
     batch, length, dim = tokens.shape
-    num_keep = int(length * (1 - mask_ratio))
+    num_keep = num_visible(length, mask_ratio)
     ids_shuffle = torch.argsort(noise, dim=1)  # ascending: small is kept
     ids_restore = torch.argsort(ids_shuffle, dim=1)
     ids_keep = ids_shuffle[:, :num_keep]  # [B, L_keep]

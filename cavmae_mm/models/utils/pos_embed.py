@@ -1,6 +1,6 @@
 """Fixed 2-D sine-cosine position embeddings for rectangular patch grids,
 and their adaptation to another audio length."""
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
@@ -92,8 +92,3 @@ def adapt_audio_pos_embed_in_state_dict(
         f'{tuple(state_dict[key].shape)}), i.e. audio_length '
         f'{old_cols * patch_size} -> {cols * patch_size}')
 
-
-def is_pretrained_init(init_cfg: Optional[dict]) -> bool:
-    """Whether ``init_cfg`` loads pretrained weights, in which case a
-    module keeps them instead of its own initialization."""
-    return isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'

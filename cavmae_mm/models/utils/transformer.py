@@ -1,9 +1,11 @@
-"""The CAV-MAE transformer block: one set of weights, three sets of norms."""
+"""The CAV-MAE transformer block (one set of weights, three sets of norms)
+and the patch embedding."""
 from typing import Optional, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn.bricks.drop import DropPath
 from torch.utils.checkpoint import checkpoint
 
 # Which LayerNorm pair a block uses for each kind of input sequence.
@@ -112,8 +114,22 @@ def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     return out.view(batch, heads, length, -1)
 
 
+class PatchEmbed(nn.Module):
+    """Non-overlapping ``patch x patch`` convolution → ``[B, L, dim]``."""
+
+    def __init__(self, in_channels: int, dim: int, patch_size: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, dim, patch_size, patch_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # [B, C, H, W] -> [B, dim, H/p, W/p] -> [B, L, dim], row-major
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
 class Mlp(nn.Module):
-    """``fc1`` → exact GELU → ``fc2``."""
+    """``fc1`` → exact GELU → ``fc2``; our own (not mmcv's ``FFN``, whose
+    ``layers.0.0`` / ``layers.1`` names would not map the reference
+    checkpoints' ``mlp.fc1`` / ``mlp.fc2`` keys)."""
 
     def __init__(self, dim: int, hidden_dim: int) -> None:
         super().__init__()
@@ -123,21 +139,6 @@ class Mlp(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.act(self.fc1(x)))
-
-
-class DropPath(nn.Module):
-    """Stochastic depth per sample (identity when ``drop_prob == 0``)."""
-
-    def __init__(self, drop_prob: float = 0.) -> None:
-        super().__init__()
-        self.drop_prob = drop_prob
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.drop_prob == 0. or not self.training:
-            return x
-        keep = 1 - self.drop_prob
-        shape = (x.shape[0], ) + (1, ) * (x.ndim - 1)
-        return x * x.new_empty(shape).bernoulli_(keep) / keep
 
 
 class CAVMAEBlock(nn.Module):

@@ -18,9 +18,6 @@ label_csv = 'class_labels_indices.csv'
 dataset_type = 'AudioVisualDataset'
 target_length = 384  # fbank frames (3.84 s of the 4 s clips)
 img_size = 112
-# The models' 16 x 16 patch grids at these sizes (for the decoder).
-patch_grid_a = (128 // 16, target_length // 16)
-patch_grid_v = (img_size // 16, img_size // 16)
 
 # The full-size pipelines of av_pipelines.py with the toy sizes.
 _toy_sizes = dict(

@@ -6,6 +6,4 @@ model = dict(
     backbone=dict(
         embed_dims=64, num_heads=4, modality_specific_depth=2,
         shared_depth=1),
-    neck=dict(
-        embed_dims=64, decoder_embed_dims=32, decoder_depth=1,
-        decoder_num_heads=4))
+    neck=dict(decoder_embed_dims=32, decoder_depth=1, decoder_num_heads=4))

@@ -21,17 +21,15 @@ model = dict(
         mask_ratio_v=0.75,
         audio_mask_mode='unstructured',
         trainable_pos_embed=False),
+    # The patch grids, patch size and embed_dims of the neck and head come
+    # from the backbone (CAVMAE sets them).
     neck=dict(
         type='CAVMAEPretrainDecoder',
-        grid_a=(8, 64),
-        grid_v=(14, 14),
-        embed_dims=768,
         decoder_embed_dims=512,
         decoder_depth=8,
         decoder_num_heads=16),
     head=dict(
         type='CAVMAEPretrainHead',
-        patch_size=16,
         loss_mae=dict(
             type='MaskedPatchReconstructionLoss', norm_pix=True,
             loss_weight=1.0),

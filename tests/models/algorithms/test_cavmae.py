@@ -1,0 +1,100 @@
+"""CAVMAE: wiring of backbone, neck and head."""
+import re
+
+import pytest
+import torch
+
+from ..conftest import build
+
+TOY_SIZES = dict(audio_length=384, img_size=112)
+
+
+def test_neck_and_head_geometry_come_from_the_backbone():
+    model = build('cavmae_tiny_pretrain', backbone=TOY_SIZES)
+    assert model.neck.grid_a == (8, 24) and model.neck.grid_v == (7, 7)
+    assert model.neck.patch_size == model.head.patch_size == 16
+    assert model.neck.decoder_embed.in_features == 64  # backbone embed_dims
+    assert model.neck.decoder_pos_embed_a.shape == (1, 8 * 24, 32)
+    with torch.no_grad():
+        losses = model(dict(audio=torch.randn(2, 384, 128),
+                            imgs=torch.randn(2, 1, 3, 112, 112)),
+                       mode='loss')
+    assert torch.isfinite(losses['loss_mae_a'])
+
+
+def test_agreeing_explicit_geometry_is_accepted():
+    model = build('cavmae_tiny_pretrain', backbone=TOY_SIZES,
+                  neck=dict(grid_a=[8, 24], grid_v=(7, 7), embed_dims=64),
+                  head=dict(patch_size=16))
+    assert model.neck.grid_a == (8, 24)
+
+
+@pytest.mark.parametrize('part,override,message', [
+    ('neck', dict(grid_a=(8, 64)),
+     'model.neck.grid_a=(8, 64) disagrees with model.backbone '
+     '(num_mel_bins=128, audio_length=384, patch_size=16 -> grid (8, 24))'),
+    ('neck', dict(grid_v=(14, 14)),
+     'model.neck.grid_v=(14, 14) disagrees with model.backbone '
+     '(img_size=112, patch_size=16 -> grid (7, 7))'),
+    ('neck', dict(embed_dims=768),
+     'model.neck.embed_dims=768 disagrees with '
+     'model.backbone.embed_dims=64'),
+    ('head', dict(patch_size=8),
+     'model.head.patch_size=8 disagrees with model.backbone.patch_size=16'),
+])
+def test_disagreeing_geometry_fails_at_build_naming_both_keys(
+        part, override, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build('cavmae_tiny_pretrain', backbone=TOY_SIZES,
+              **{part: override})
+
+
+def test_recognizer_head_width_must_match_the_backbone():
+    with pytest.raises(ValueError, match=re.escape(
+            'model.cls_head.in_channels=768 disagrees with '
+            'model.backbone.embed_dims=64')):
+        build('cavmae_tiny_finetune', cls_head=dict(in_channels=768))
+
+
+def test_decoder_gets_the_visible_count_as_a_python_int(monkeypatch):
+    """No device sync per step: the split of the joint sequence comes from
+    the backbone's configuration, not from the mask tensor."""
+    model = build('cavmae_tiny_pretrain',
+                  backbone=dict(audio_length=256, img_size=32,
+                                mask_ratio_a=0.5))
+    seen = []
+    neck_forward = model.neck.forward
+
+    def spy(*args, num_visible_a):
+        seen.append(num_visible_a)
+        return neck_forward(*args, num_visible_a=num_visible_a)
+
+    monkeypatch.setattr(model.neck, 'forward', spy)
+    def no_sync(*args):
+        raise AssertionError('tensor read back on the host')
+
+    for name in ('item', '__int__', 'tolist'):  # what a sync would call
+        monkeypatch.setattr(torch.Tensor, name, no_sync)
+    with torch.no_grad():
+        model(dict(audio=torch.randn(2, 256, 128),
+                   imgs=torch.randn(2, 1, 3, 32, 32)), mode='tensor')
+    assert seen == [64] and type(seen[0]) is int
+
+
+def test_embeddings_and_predict_delegate_to_the_backbone(tiny_pretrain):
+    from mmaction.structures import ActionDataSample
+    audio, imgs = torch.randn(2, 1024, 128), torch.randn(2, 2, 3, 224, 224)
+    with torch.no_grad():
+        out = tiny_pretrain.extract_embeddings(
+            dict(audio=audio, imgs=imgs), with_tokens=True)
+        expected = tiny_pretrain.backbone.extract_embeddings(
+            audio, imgs.flatten(0, 1), 2, with_tokens=True)
+        samples = tiny_pretrain.predict(
+            dict(audio=audio, imgs=imgs),
+            [ActionDataSample(), ActionDataSample()])
+        plain = tiny_pretrain.predict(dict(audio=audio, imgs=imgs))
+    assert set(out) == set(expected)
+    for name in out:
+        assert torch.equal(out[name], expected[name])
+    assert torch.equal(samples[1].visual_feature, expected['visual'][1])
+    assert set(plain) == {'audio', 'visual'}

@@ -1,0 +1,70 @@
+"""CAVMAEViT: initialization from init_cfg."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cavmae_mm.models.backbones import CAVMAEViT
+from ..init_cfg_utils import assert_holds, save_random_checkpoint
+
+TINY = dict(embed_dims=64, num_heads=4, modality_specific_depth=2,
+            shared_depth=1, audio_length=256, img_size=32)
+
+
+@pytest.mark.parametrize('as_list', [False, True])
+def test_pretrained_init_cfg_is_kept(tmp_path, as_list):
+    """A Pretrained init_cfg, alone or in a list (MMEngine accepts both),
+    wins over the reference initialization."""
+    path = tmp_path / 'model.pth'
+    state = save_random_checkpoint(CAVMAEViT(**TINY), path,
+                                   prefix='backbone.')
+    init_cfg = dict(type='Pretrained', checkpoint=str(path),
+                    prefix='backbone.')
+    if as_list:
+        init_cfg = [init_cfg, dict(type='Constant', val=0., layer='Conv2d')]
+    backbone = CAVMAEViT(**TINY, init_cfg=init_cfg)
+    backbone.init_weights()
+    assert_holds(backbone, state)
+
+
+@pytest.mark.parametrize('mode', ['unstructured', 'time', 'freq', 'tf'])
+@pytest.mark.parametrize('ratio', [0.75, 0.5, 0.3])
+def test_num_visible_a_is_what_masking_keeps(mode, ratio):
+    """The int the decoder splits the joint sequence at, known without a
+    forward, equals the visible audio tokens of every sample."""
+    backbone = CAVMAEViT(**TINY, mask_ratio_a=ratio, audio_mask_mode=mode)
+    backbone.init_weights()
+    with torch.no_grad():
+        encoded = backbone.forward_pretrain(
+            torch.randn(3, 256, 128), torch.randn(3, 3, 32, 32),
+            with_joint=False)
+    assert isinstance(backbone.num_visible_a, int)
+    visible = (1 - encoded['mask_a']).sum(1)  # [B]
+    assert visible.tolist() == [backbone.num_visible_a] * 3
+    assert encoded['audio'].shape[1] == backbone.num_visible_a
+
+
+@pytest.mark.parametrize('views', [1, 3])
+def test_extract_embeddings_pool_the_single_modality_paths(views):
+    """Mean over tokens, frames averaged, then L2-normalized: bit for bit
+    the pooled forward of the audio-only / video-only modes."""
+    backbone = CAVMAEViT(**TINY).eval()
+    backbone.init_weights()
+    audio = torch.randn(2, 256, 128)
+    imgs = torch.randn(2 * views, 3, 32, 32)
+    with torch.no_grad():
+        out = backbone.extract_embeddings(audio, imgs, views,
+                                          with_tokens=True)
+        plain = backbone.extract_embeddings(audio, imgs, views)
+        audio_pooled = backbone(audio=audio, mode='audioonly')
+        visual_pooled = backbone(imgs=imgs, mode='videoonly')
+    assert torch.equal(out['audio'], F.normalize(audio_pooled, dim=-1))
+    assert torch.equal(out['visual'], F.normalize(
+        visual_pooled.reshape(2, views, 64).mean(1), dim=-1))
+    assert set(plain) == {'audio', 'visual'}
+    for name in plain:
+        assert torch.equal(plain[name], out[name])
+        assert torch.allclose(out[name].norm(dim=-1), torch.ones(2))
+    assert out['audio_tokens'].shape == (2, 8 * 16, 64)
+    assert out['visual_tokens'].shape == (2, views, 4, 64)
+    only_audio = backbone.extract_embeddings(audio=audio)
+    assert set(only_audio) == {'audio'}
