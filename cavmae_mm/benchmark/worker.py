@@ -1,0 +1,158 @@
+"""One implementation of one benchmark case, in a process of its own.
+
+Started by :class:`~.processes.WorkerProcess` as
+``python -m <this module>``; it reads one JSON request per line on stdin
+and answers each with one JSON line (the first request is ``setup``):
+
+* ``setup``: apply the implementation's process settings (the fast path
+  on the CPU: :func:`~cavmae_mm.engine.cpu_runtime.configure_cpu_runtime`,
+  as ``tools/train.py`` does; the reference: nothing, a default process),
+  build the model, run the untimed steps (warm-up, peak memory, FLOP
+  count) and report what the process looks like (:func:`process_report`);
+* ``round``: time ``steps`` steps, each with its system time and page
+  faults (``getrusage`` of this process) and its start on the machine's
+  monotonic clock;
+* ``breakdown``: :func:`~.measure.time_breakdown` of two steps.
+
+End of input ends the process. On an error the traceback goes to stderr
+and the process exits with status 1 without answering: the coordinator
+reports its stderr.
+"""
+import ctypes
+import json
+import os
+import sys
+import time
+from typing import Callable, Dict, Optional
+
+import torch
+
+from .measure import (KERNEL_KINDS, count_flops, kernel_work, peak_memory,
+                      synchronize, time_breakdown)
+from .model_cases import (MODEL_CASES, build_case_model, run_model_case,
+                          without_checkpointing)
+from .processes import is_allocator_env
+
+#: A block glibc always serves with ``mmap`` by default: above its largest
+#: dynamic mmap threshold (32 MB), so probing does not move the threshold.
+PROBE_BYTES = 40 * 2**20
+#: The requests a worker answers (methods of :class:`CaseWorker`).
+OPS = ('setup', 'round', 'breakdown')
+
+
+class _MallInfo(ctypes.Structure):
+    # glibc's struct mallinfo2 (size_t fields); mallinfo has ints.
+    _fields_ = [(name, ctypes.c_size_t)
+                for name in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd',
+                             'usmblks', 'fsmblks', 'uordblks', 'fordblks',
+                             'keepcost')]
+
+
+def maps_large_blocks() -> Optional[bool]:
+    """Whether glibc serves a 40 MB allocation with a fresh ``mmap`` (its
+    default; False once ``M_MMAP_MAX=0`` keeps freed memory for reuse).
+    None without glibc or ``mallinfo2`` (glibc < 2.33)."""
+    from ..engine.cpu_runtime import _glibc
+    libc = _glibc()
+    if libc is None or not hasattr(libc, 'mallinfo2'):
+        return None
+    libc.mallinfo2.restype = _MallInfo
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    mapped_before = libc.mallinfo2().hblks
+    block = libc.malloc(PROBE_BYTES)
+    mapped_after = libc.mallinfo2().hblks
+    libc.free(block)
+    return mapped_after > mapped_before
+
+
+def flushes_denormals() -> bool:
+    """Whether this thread flushes subnormal floats to zero."""
+    return (torch.tensor([1e-40]) * 1.0).item() == 0.0
+
+
+def process_report(applied: Optional[dict]) -> dict:
+    """What this process runs with, observed rather than assumed."""
+    return dict(
+        pid=os.getpid(), parent_pid=os.getppid(),
+        threads=torch.get_num_threads(),
+        cpu_runtime=applied,  # what configure_cpu_runtime applied, if run
+        flush_denormal=flushes_denormals(),
+        maps_large_blocks=maps_large_blocks(),
+        allocator_env={name: value for name, value in os.environ.items()
+                       if is_allocator_env(name)})
+
+
+class CaseWorker:
+    """One implementation's model and step; answers the requests."""
+
+    def __init__(self) -> None:
+        self.step: Optional[Callable[[], object]] = None
+        self.device = 'cpu'
+
+    def setup(self, arch: str, case: str, impl: str, dtype: str,
+              batch: int, device: str, with_cp: bool, warmup: int,
+              memory: bool) -> dict:
+        applied = None
+        if impl == 'fast' and device.startswith('cpu'):
+            from ..engine.cpu_runtime import configure_cpu_runtime
+            applied = configure_cpu_runtime(True)
+        self.device = device
+        torch.manual_seed(0)
+        model = build_case_model(arch, MODEL_CASES[case][0], device)
+        self.step = run_model_case(model, case, impl, dtype, batch, device,
+                                   with_cp)
+        # With memory, one step first: gradients and optimizer state exist
+        # before the step whose peak is measured.
+        for _ in range(max(warmup, int(memory))):
+            self.step()
+        reply = dict(process=process_report(applied), peak_memory_mb=None)
+        if memory:
+            with peak_memory(device) as peak:
+                self.step()
+            reply['peak_memory_mb'] = peak['peak_mb']
+        with without_checkpointing(model):
+            by_op = count_flops(self.step)
+        reply['counted_flops'] = sum(by_op.values())
+        reply['dense_flops'] = sum(
+            by_op.get(op, 0) for op in KERNEL_KINDS['dense'])
+        return reply
+
+    def round(self, steps: int) -> Dict[str, list]:
+        reply = dict(seconds=[], started_s=[], system_s=[], minor_faults=[])
+        synchronize(self.device)
+        for _ in range(steps):
+            with kernel_work() as work:
+                started = time.monotonic()  # one clock for all processes
+                self.step()
+                synchronize(self.device)
+                seconds = time.monotonic() - started
+            reply['seconds'].append(seconds)
+            reply['started_s'].append(started)
+            reply['system_s'].append(work['system_s'])
+            reply['minor_faults'].append(work['minor_faults'])
+        return reply
+
+    def breakdown(self) -> dict:
+        return dict(breakdown_ms=time_breakdown(self.step))
+
+
+def main() -> None:
+    # Answers go to the real stdout; anything else printing to stdout
+    # (Python or C) lands in stderr instead of in the answers.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), 'w')
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    worker = CaseWorker()
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request.pop('op')
+        if op not in OPS:
+            raise ValueError(f'unknown request {op!r}; known: {OPS}')
+        reply = getattr(worker, op)(**request)
+        answers.write(json.dumps(reply) + '\n')
+        answers.flush()
+
+
+if __name__ == '__main__':
+    main()
