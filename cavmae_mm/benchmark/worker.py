@@ -9,9 +9,10 @@ and answers each with one JSON line (the first request is ``setup``):
   as ``tools/train.py`` does; the reference: nothing, a default process),
   build the model, run the untimed steps (warm-up, peak memory, FLOP
   count) and report what the process looks like (:func:`process_report`);
-* ``round``: time ``steps`` steps, each with its system time and page
-  faults (``getrusage`` of this process) and its start on the machine's
-  monotonic clock;
+* ``round``: time one step, with its system time and page faults
+  (``getrusage`` of this process), its start on the machine's monotonic
+  clock and the CPU time the process used while it waited for the
+  request;
 * ``breakdown``: :func:`~.measure.time_breakdown` of two steps.
 
 End of input ends the process. On an error the traceback goes to stderr
@@ -90,6 +91,7 @@ class CaseWorker:
     def __init__(self) -> None:
         self.step: Optional[Callable[[], object]] = None
         self.device = 'cpu'
+        self.answered_at = 0.0  # process CPU time when it last answered
 
     def setup(self, arch: str, case: str, impl: str, dtype: str,
               batch: int, device: str, with_cp: bool, warmup: int,
@@ -119,20 +121,19 @@ class CaseWorker:
             by_op.get(op, 0) for op in KERNEL_KINDS['dense'])
         return reply
 
-    def round(self, steps: int) -> Dict[str, list]:
-        reply = dict(seconds=[], started_s=[], system_s=[], minor_faults=[])
+    def round(self) -> Dict[str, float]:
+        """One timed step, and the CPU this process used while it waited
+        for the request (expected near 0: the other worker's step runs
+        then)."""
+        idle_cpu_s = time.process_time() - self.answered_at
         synchronize(self.device)
-        for _ in range(steps):
-            with kernel_work() as work:
-                started = time.monotonic()  # one clock for all processes
-                self.step()
-                synchronize(self.device)
-                seconds = time.monotonic() - started
-            reply['seconds'].append(seconds)
-            reply['started_s'].append(started)
-            reply['system_s'].append(work['system_s'])
-            reply['minor_faults'].append(work['minor_faults'])
-        return reply
+        with kernel_work() as work:
+            started = time.monotonic()  # one clock for all processes
+            self.step()
+            synchronize(self.device)
+            seconds = time.monotonic() - started
+        return dict(seconds=seconds, started_s=started, idle_cpu_s=idle_cpu_s,
+                    **work)
 
     def breakdown(self) -> dict:
         return dict(breakdown_ms=time_breakdown(self.step))
@@ -152,6 +153,7 @@ def main() -> None:
         reply = getattr(worker, op)(**request)
         answers.write(json.dumps(reply) + '\n')
         answers.flush()
+        worker.answered_at = time.process_time()
 
 
 if __name__ == '__main__':

@@ -44,11 +44,15 @@ def test_reference_worker_starts_with_default_settings(monkeypatch):
             assert report['allocator_env'] == {}
             assert ready['counted_flops'] > 0
             assert ready['peak_memory_mb'] is None  # memory=False
-            answer = worker.request('round', steps=2)
-            assert set(answer) == {'seconds', 'started_s', 'system_s',
-                                   'minor_faults'}
-            assert all(len(values) == 2 for values in answer.values())
-            assert answer['started_s'][0] < answer['started_s'][1]
+            first = worker.request('round')
+            assert set(first) == {'seconds', 'started_s', 'system_s',
+                                  'minor_faults', 'idle_cpu_s'}
+            assert first['seconds'] > 0 and first['minor_faults'] >= 0
+            second = worker.request('round')
+            assert second['started_s'] > first['started_s'] + first[
+                'seconds']
+            # waiting for a request costs no CPU
+            assert 0 <= second['idle_cpu_s'] < 0.05
         assert worker.process.returncode == 0  # ended by closing its input
     finally:
         configure_cpu_runtime(False)
@@ -82,7 +86,7 @@ def test_a_killed_worker_is_reported():
                            timeout=300) as worker:
             worker.receive()
             worker.process.kill()
-            worker.request('round', steps=1)
+            worker.request('round')
     assert 'exited with status -9' in str(error.value)
 
 
