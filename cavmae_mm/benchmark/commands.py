@@ -154,7 +154,7 @@ def print_table(results: List[Measurement], checks: List[dict]) -> None:
         worker = r.extra['worker']
         print(f'{r.name} {r.dtype} {r.impl}: own process (pid '
               f'{worker["pid"]}, flush denormals {worker["flush_denormal"]}'
-              f', 40 MB blocks mmap-ed {worker["maps_large_blocks"]}); '
+              f', large blocks mmap-ed {worker["maps_large_blocks"]}); '
               f'system time {r.extra["system_s"]:.2f} s and '
               f'{r.extra["minor_faults"]:.0f} page faults per step '
               '(median)')

@@ -34,8 +34,9 @@ from .model_cases import (MODEL_CASES, build_case_model, run_model_case,
                           without_checkpointing)
 from .processes import is_allocator_env
 
-#: A block glibc always serves with ``mmap`` by default: above its largest
-#: dynamic mmap threshold (32 MB), so probing does not move the threshold.
+#: The least a probe asks for: above glibc's largest dynamic mmap
+#: threshold (32 MB), so that by default it is mapped afresh, and probing
+#: does not move the threshold.
 PROBE_BYTES = 40 * 2**20
 #: The requests a worker answers (methods of :class:`CaseWorker`).
 OPS = ('setup', 'round', 'breakdown')
@@ -50,9 +51,13 @@ class _MallInfo(ctypes.Structure):
 
 
 def maps_large_blocks() -> Optional[bool]:
-    """Whether glibc serves a 40 MB allocation with a fresh ``mmap`` (its
+    """Whether glibc serves a large allocation with a fresh ``mmap`` (its
     default; False once ``M_MMAP_MAX=0`` keeps freed memory for reuse).
-    None without glibc or ``mallinfo2`` (glibc < 2.33)."""
+
+    The probe asks for more than the heap holds free, so that free heap
+    memory cannot serve it. None without glibc or ``mallinfo2``
+    (glibc < 2.33), or when the allocation fails.
+    """
     from ..engine.cpu_runtime import _glibc
     libc = _glibc()
     if libc is None or not hasattr(libc, 'mallinfo2'):
@@ -61,11 +66,13 @@ def maps_large_blocks() -> Optional[bool]:
     libc.malloc.restype = ctypes.c_void_p
     libc.malloc.argtypes = [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
-    mapped_before = libc.mallinfo2().hblks
-    block = libc.malloc(PROBE_BYTES)
-    mapped_after = libc.mallinfo2().hblks
+    before = libc.mallinfo2()
+    block = libc.malloc(max(PROBE_BYTES, before.fordblks + 2**20))
+    if not block:
+        return None
+    mapped = libc.mallinfo2().hblks > before.hblks
     libc.free(block)
-    return mapped_after > mapped_before
+    return mapped
 
 
 def flushes_denormals() -> bool:
@@ -100,6 +107,9 @@ class CaseWorker:
         if impl == 'fast' and device.startswith('cpu'):
             from ..engine.cpu_runtime import configure_cpu_runtime
             applied = configure_cpu_runtime(True)
+        # Probed before the model exists: nothing changes these settings
+        # later, and the heap is still small.
+        report = process_report(applied)
         self.device = device
         torch.manual_seed(0)
         model = build_case_model(arch, MODEL_CASES[case][0], device)
@@ -109,7 +119,7 @@ class CaseWorker:
         # before the step whose peak is measured.
         for _ in range(max(warmup, int(memory))):
             self.step()
-        reply = dict(process=process_report(applied), peak_memory_mb=None)
+        reply = dict(process=report, peak_memory_mb=None)
         if memory:
             with peak_memory(device) as peak:
                 self.step()

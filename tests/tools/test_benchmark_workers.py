@@ -6,7 +6,9 @@ import pytest
 
 from cavmae_mm.benchmark.processes import (WorkerError, WorkerProcess,
                                            is_allocator_env, worker_env)
-from cavmae_mm.engine.cpu_runtime import _glibc, configure_cpu_runtime
+from cavmae_mm.benchmark.worker import maps_large_blocks
+from cavmae_mm.engine.cpu_runtime import (_glibc, configure_cpu_runtime,
+                                          keep_freed_memory)
 
 # the quickest case: a tiny model's video-only forward pass
 SETUP = dict(arch='tiny', case='infer-videoonly', dtype='fp32', batch=1,
@@ -23,6 +25,30 @@ def test_allocator_variables_stay_with_the_coordinator(monkeypatch):
     assert 'MALLOC_ARENA_MAX' in removed and 'LD_PRELOAD' in removed
     assert not any(is_allocator_env(name) for name in env)
     assert env['OMP_NUM_THREADS'] == '2'
+
+
+@pytest.mark.skipif(_glibc() is None, reason='needs glibc')
+def test_large_block_probe_is_not_served_by_free_heap():
+    """64 MB of freed heap could serve a 40 MB block without mmap; the
+    probe asks for more than is free, so only the setting decides."""
+    import ctypes
+    libc = _glibc()
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    try:
+        keep_freed_memory(False)  # glibc's defaults, as steady state
+        # 64 KB blocks (below any mmap threshold) come from the heap; the
+        # last one stays, so the freed 64 MB below it are not trimmed.
+        blocks = [libc.malloc(64 * 2**10) for _ in range(1025)]
+        for block in blocks[:-1]:
+            libc.free(block)
+        assert maps_large_blocks() is True
+        keep_freed_memory(True)
+        assert maps_large_blocks() is False
+        libc.free(blocks[-1])
+    finally:
+        keep_freed_memory(False)
 
 
 @pytest.mark.skipif(_glibc() is None, reason='needs glibc')
