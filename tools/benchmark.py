@@ -7,6 +7,14 @@ on generated 360p toy clips::
 
     python tools/benchmark.py data --samples-dir ../shared/samples
 
+``train`` / ``infer``: step speed, MFU, peak memory and speed-up of the
+fast implementation against the reference-style one, each in a fresh
+worker process of its own, alternating rounds
+(``tools/benchmarking/``)::
+
+    python tools/benchmark.py train --batch 4 --iters 7 --breakdown
+    python tools/benchmark.py infer --batch 4 --iters 5 --no-memory
+
 Sub-commands are registered by ``add_<name>_command(subparsers)`` functions
 (each sets ``func``), so ``train``, ``infer``, ``retrieval-metric``... can be
 added beside ``data``.

@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 import cavmae_mm  # noqa: F401
 from cavmae_mm.apis import init_model
-from cavmae_mm.engine.launch import build_runner
+from tools.launch import build_runner
 from cavmae_mm.utils.config_checks import check_data_geometry
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -2,27 +2,22 @@
 ``tools/benchmark.py``."""
 import argparse
 import contextlib
-import copy
-import gc
 import json
 import platform
 import statistics
-from typing import Dict, Iterator, List, Optional
+from typing import List, Optional
 
 import torch
 
-from .measure import (KERNEL_KINDS, Measurement, count_flops, kernel_work,
-                      matmul_peak, median_time, peak_memory, time_breakdown)
-from .model_cases import (IMPLS, MODES, MODEL_CASES, build_case_model,
-                          run_model_case)
+from .measure import Measurement, matmul_peak, median_time
+from .model_cases import IMPLS, MODES
+from .processes import WorkerProcess, worker_env
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
-# (case, dtype) -> (what, threshold): the issue's targets for this machine.
-TARGETS = {
-    ('pretrain', 'bf16'): [('mfu', 0.5), ('speedup', 2.0)],
-    ('pretrain', 'fp32'): [('speedup', 1.2)],
-    ('infer-multimodal', 'bf16'): [('mfu', 0.6)],
-}
+#: What ``--target CASE DTYPE METRIC MIN`` can check: the fast
+#: implementation's MFU, its speed-up, or the reference's peak memory over
+#: the fast one's (above 1: the fast one needs less).
+TARGET_METRICS = ('mfu', 'speedup', 'memory_ratio')
 
 
 def _machine() -> dict:
@@ -34,139 +29,77 @@ def _machine() -> dict:
     return info
 
 
-def _memory_worker(arch: str, case: str, impl: str, dtype: str, batch: int,
-                   device: str, with_cp: bool, queue) -> None:
-    try:
-        torch.manual_seed(0)
-        model = build_case_model(arch, MODEL_CASES[case][0], device)
-        step = run_model_case(model, case, impl, dtype, batch, device,
-                              with_cp)
-        step()  # gradients and optimizer state exist from here on
-        with peak_memory(device) as memory:
-            step()
-        queue.put(memory['peak_mb'])
-    except BaseException as error:  # reported by the parent
-        queue.put(f'{type(error).__name__}: {error}')
+def measure_case(case: str, dtype: str, args) -> List[Measurement]:
+    """Measure one case in one dtype, each implementation in a fresh
+    process of its own (:mod:`.worker`), the way a user runs it.
 
-
-def measure_peak_memory(case: str, impl: str, dtype: str, args) -> float:
-    """Peak memory (MB) of one step in a fresh process holding only this
-    implementation's model, optimizer state and batch, so that neither
-    implementation is charged for the other's memory."""
-    import multiprocessing
-    context = multiprocessing.get_context('spawn')
-    queue = context.Queue()
-    worker = context.Process(
-        target=_memory_worker,
-        args=(args.arch, case, impl, dtype, args.batch, args.device,
-              args.with_cp, queue))
-    worker.start()
-    result = queue.get()
-    worker.join()
-    if isinstance(result, str):
-        raise RuntimeError(f'peak-memory run of {case} {dtype} {impl} '
-                           f'failed: {result}')
-    return result
-
-
-@contextlib.contextmanager
-def without_checkpointing(model: torch.nn.Module) -> Iterator[None]:
-    """Count the model's FLOPs, not the recomputation of ``with_cp``."""
-    parts = [part for part in model.modules()
-             if getattr(part, 'with_cp', False)]
-    for part in parts:
-        part.with_cp = False
-    try:
-        yield
-    finally:
-        for part in parts:
-            part.with_cp = True
+    The workers start together and each builds its model, runs its
+    untimed steps (warm-up, the peak-memory step, the FLOP count) and
+    reports its process settings; then they take turns, one timed step
+    each per round, so machine noise hits both alike, and the idle one
+    waits without using the CPU.
+    """
+    setup = dict(arch=args.arch, case=case, dtype=dtype, batch=args.batch,
+                 device=args.device, with_cp=args.with_cp,
+                 warmup=args.warmup, memory=args.memory)
+    with contextlib.ExitStack() as stack:
+        workers = {impl: stack.enter_context(WorkerProcess(
+            f'{case} {dtype} {impl}', dict(setup, impl=impl),
+            args.worker_timeout)) for impl in args.impl}
+        print(f'{case} {dtype}: ' + ', '.join(
+            f'{impl} worker pid {worker.pid}'
+            for impl, worker in workers.items()), flush=True)
+        rows = {}
+        for impl, worker in workers.items():
+            ready = worker.receive()
+            rows[impl] = Measurement(
+                case, args.device, dtype, impl, args.batch,
+                peak_memory_mb=ready['peak_memory_mb'],
+                extra=dict(process='own', worker=ready['process'],
+                           counted_flops=ready['counted_flops'],
+                           dense_flops=ready['dense_flops']))
+        # The work is the model's, not the kernel's: FlopCounterMode does
+        # not count every fused attention kernel, so all implementations
+        # are credited with the largest count.
+        work = max(row.extra['counted_flops'] for row in rows.values())
+        steps = {impl: [] for impl in rows}
+        for _ in range(args.iters):
+            for impl, worker in workers.items():
+                steps[impl].append(worker.request('round'))
+        if args.breakdown:
+            for impl, worker in workers.items():
+                rows[impl].extra['breakdown_ms'] = worker.request(
+                    'breakdown')['breakdown_ms']
+    for impl, row in rows.items():
+        row.flops = work
+        row.seconds = [step.pop('seconds') for step in steps[impl]]
+        # per step: start, system time, page faults, CPU used while idle
+        row.extra['steps'] = {key: [step[key] for step in steps[impl]]
+                              for key in steps[impl][0]}
+        for key in ('system_s', 'minor_faults'):
+            row.extra[key] = statistics.median(row.extra['steps'][key])
+    if 'fast' in rows and 'reference' in rows:
+        fast, ref = rows['fast'], rows['reference']
+        fast.extra['speedup'] = ref.median_s / fast.median_s
+        # Also the median of the per-round ratios (each round runs both):
+        # a second estimate, less sensitive to slow moments that last a
+        # round.
+        fast.extra['speedup_paired'] = statistics.median(
+            r / f for f, r in zip(fast.seconds, ref.seconds))
+    return list(rows.values())
 
 
 def measure_cases(cases: List[str], args) -> List[Measurement]:
-    """Measure each case for each dtype, the two implementations
-    interleaved round by round so machine noise hits both alike. Peak
-    memory is measured first, each implementation in its own process."""
-    results = []
-    models: Dict[str, torch.nn.Module] = {}
-    memory = {}
-    if args.memory:
-        for case in cases:
-            for dtype in args.dtype:
-                for impl in args.impl:
-                    memory[case, dtype, impl] = measure_peak_memory(
-                        case, impl, dtype, args)
-    # The peak is measured before and after the cases, and the higher
-    # value kept: a busy moment of a shared machine lowers one of them.
+    """Measure each case in each dtype (:func:`measure_case`). The matmul
+    peak is measured here, in the coordinator, before the first worker
+    starts and after the last one exits, and the higher value kept: a busy
+    moment of a shared machine lowers one of them."""
     peaks = {dtype: matmul_peak(DTYPES[dtype], args.device)
              for dtype in args.dtype}
+    results = []
     for case in cases:
-        kind = MODEL_CASES[case][0]
-        if kind not in models:
-            models.clear()
-            gc.collect()
-            models[kind] = build_case_model(args.arch, kind, args.device)
-        model = models[kind]
         for dtype in args.dtype:
-            # Training changes the weights: each implementation trains its
-            # own copy, so neither sees the other's updates.
-            training = MODEL_CASES[case][1] == 'train'
-            copies = {impl: copy.deepcopy(model) if training else model
-                      for impl in args.impl}
-            steps = {impl: run_model_case(
-                copies[impl], case, impl, dtype, args.batch, args.device,
-                args.with_cp) for impl in args.impl}
-            rows = {impl: Measurement(case, args.device, dtype, impl,
-                                      args.batch)
-                    for impl in args.impl}
-            for impl in args.impl:  # warm-up and FLOPs
-                median_time(steps[impl], args.device, 0, args.warmup)
-                with without_checkpointing(copies[impl]):
-                    by_op = count_flops(steps[impl])
-                rows[impl].flops = sum(by_op.values())
-                rows[impl].extra['dense_flops'] = sum(
-                    by_op.get(op, 0) for op in KERNEL_KINDS['dense'])
-                rows[impl].peak_memory_mb = memory.get((case, dtype, impl))
-            # The work is the model's, not the kernel's: FlopCounterMode
-            # does not count every fused attention kernel, so all
-            # implementations are credited with the largest count.
-            work = max(row.flops for row in rows.values())
-            for row in rows.values():
-                row.extra['counted_flops'] = row.flops
-                row.flops = work
-            # On the CPU the implementations differ in process settings
-            # (cavmae_mm.engine.cpu_runtime): after a switch, one untimed
-            # step lets the memory kept for reuse settle again.
-            rewarm = int(len(args.impl) > 1
-                         and args.device.startswith('cpu'))
-            kernel = {impl: [] for impl in args.impl}
-            for _ in range(args.iters):
-                for impl in args.impl:
-                    median_time(steps[impl], args.device, 0, rewarm)
-                    with kernel_work() as work:
-                        rows[impl].seconds += median_time(
-                            steps[impl], args.device, 1, 0)
-                    kernel[impl].append(work)
-            for impl, works in kernel.items():
-                for key in ('system_s', 'minor_faults'):
-                    rows[impl].extra[key] = statistics.median(
-                        w[key] for w in works)
-            if 'fast' in rows and 'reference' in rows:
-                fast, ref = rows['fast'], rows['reference']
-                fast.extra['speedup'] = ref.median_s / fast.median_s
-                # Also the median of the per-round ratios (each round runs
-                # both): a second estimate, less sensitive to slow moments
-                # that last a round.
-                fast.extra['speedup_paired'] = statistics.median(
-                    r / f for f, r in zip(fast.seconds, ref.seconds))
-            if args.breakdown:
-                for impl in args.impl:
-                    median_time(steps[impl], args.device, 0, rewarm)
-                    rows[impl].extra['breakdown_ms'] = time_breakdown(
-                        steps[impl])
-            results += rows.values()
-            del steps, copies  # free the trained copies before the next
-            gc.collect()
+            results += measure_case(case, dtype, args)
     for dtype in args.dtype:
         peaks[dtype] = max(peaks[dtype],
                            matmul_peak(DTYPES[dtype], args.device))
@@ -175,36 +108,31 @@ def measure_cases(cases: List[str], args) -> List[Measurement]:
     return results
 
 
-def check_targets(results: List[Measurement]) -> List[dict]:
+def check_targets(results: List[Measurement],
+                  targets: List[List[str]]) -> List[dict]:
+    """Check each ``[case, dtype, metric, minimum]`` of ``--target``
+    (:data:`TARGET_METRICS`) against the fast implementation's row."""
     checks = []
     by_key = {(r.name, r.dtype, r.impl): r for r in results}
-    for (case, dtype), targets in TARGETS.items():
+    for case, dtype, metric, minimum in targets:
         fast = by_key.get((case, dtype, 'fast'))
-        if fast is None:
-            continue
-        for what, threshold in targets:
-            value = fast.mfu if what == 'mfu' else fast.extra.get(what)
-            if value is None:
-                continue
-            check = dict(case=case, dtype=dtype, metric=what, value=value,
-                         target=threshold, met=value >= threshold)
-            ref = by_key.get((case, dtype, 'reference'))
-            if what == 'speedup' and ref is not None and ref.mfu:
-                # The MFU the fast implementation would need: the target
-                # seen against the machine's limit.
-                check['needs_mfu'] = threshold * ref.mfu
-            checks.append(check)
-    fast = by_key.get(('pretrain', 'fp32', 'fast')) or by_key.get(
-        ('pretrain', 'bf16', 'fast'))
-    if fast is not None:
-        ref = by_key.get((fast.name, fast.dtype, 'reference'))
-        if (ref is not None and fast.batch == 8 and fast.peak_memory_mb
-                and ref.peak_memory_mb):
-            checks.append(dict(case='pretrain', dtype=fast.dtype,
-                               metric='peak_memory_mb',
-                               value=fast.peak_memory_mb,
-                               target=f'< {ref.peak_memory_mb:.0f}',
-                               met=fast.peak_memory_mb < ref.peak_memory_mb))
+        ref = by_key.get((case, dtype, 'reference'))
+        value = None
+        if fast is not None and metric == 'mfu':
+            value = fast.mfu
+        elif fast is not None and metric == 'speedup':
+            value = fast.extra.get('speedup')
+        elif (fast is not None and ref is not None and fast.peak_memory_mb
+              and ref.peak_memory_mb):
+            value = ref.peak_memory_mb / fast.peak_memory_mb
+        check = dict(case=case, dtype=dtype, metric=metric, value=value,
+                     target=float(minimum))
+        check['met'] = value is not None and value >= check['target']
+        if metric == 'speedup' and ref is not None and ref.mfu:
+            # The MFU the fast implementation would need: the target seen
+            # against the machine's limit.
+            check['needs_mfu'] = check['target'] * ref.mfu
+        checks.append(check)
     return checks
 
 
@@ -223,17 +151,19 @@ def print_table(results: List[Measurement], checks: List[dict]) -> None:
               f'{r.samples_per_s:9.3f} {r.median_s:8.3f} {gflop:9.1f} '
               f'{mfu} {memory:>8s} {speedup:>8s}')
     for r in results:
-        if 'system_s' in r.extra:
-            print(f'{r.name} {r.dtype} {r.impl}: system time '
-                  f'{r.extra["system_s"]:.2f} s and '
-                  f'{r.extra["minor_faults"]:.0f} page faults per step '
-                  '(median)')
+        worker = r.extra['worker']
+        print(f'{r.name} {r.dtype} {r.impl}: own process (pid '
+              f'{worker["pid"]}, flush denormals {worker["flush_denormal"]}'
+              f', large blocks mmap-ed {worker["maps_large_blocks"]}); '
+              f'system time {r.extra["system_s"]:.2f} s and '
+              f'{r.extra["minor_faults"]:.0f} page faults per step '
+              '(median)')
         if 'breakdown_ms' in r.extra:
             print(_breakdown_line(r))
     for check in checks:
         value = check['value']
-        shown = f'{100 * value:.1f}%' if check['metric'] == 'mfu' else (
-            f'{value:.2f}')
+        shown = ('n/a' if value is None else f'{100 * value:.1f}%'
+                 if check['metric'] == 'mfu' else f'{value:.2f}')
         needs = (f'; needs {100 * check["needs_mfu"]:.1f}% MFU'
                  if 'needs_mfu' in check else '')
         print(f'target {check["case"]} {check["dtype"]} {check["metric"]}: '
@@ -267,15 +197,24 @@ def run_models(args, cases: List[str]) -> dict:
         raise SystemExit('--breakdown times CPU operators as they run; GPU '
                          'kernels run asynchronously: use torch.profiler '
                          'with CUDA activity instead')
-    torch.manual_seed(0)
+    for case, dtype, metric, minimum in args.target:
+        if (case not in cases or dtype not in args.dtype
+                or metric not in TARGET_METRICS):
+            raise SystemExit(
+                f'--target {case} {dtype} {metric} {minimum}: needs a case '
+                f'of {cases}, a dtype of {args.dtype} and a metric of '
+                f'{TARGET_METRICS}')
+        float(minimum)  # fails here, not after the measurements
     results = measure_cases(cases, args)
-    checks = check_targets(results)
+    checks = check_targets(results, args.target)
     peaks = {r.dtype: r.peak_flops for r in results}
     print('matmul peak: ' + ', '.join(
         f'{dtype} {peak / 1e9:.0f} GFLOP/s' for dtype, peak in peaks.items()))
     print_table(results, checks)
     payload = dict(machine=_machine(), args=vars(args).copy(),
                    matmul_peak_flops=peaks,
+                   matmul_peak_process='coordinator',
+                   worker_env_removed=worker_env()[1],
                    results=[r.to_dict() for r in results], targets=checks)
     payload['args'].pop('func', None)
     _write_json(args.output, payload)
@@ -283,11 +222,11 @@ def run_models(args, cases: List[str]) -> dict:
 
 
 def run_train(args) -> dict:
-    return run_models(args, [f for f in args.cases])
+    return run_models(args, list(args.cases))
 
 
 def run_infer(args) -> dict:
-    return run_models(args, [f for f in args.cases])
+    return run_models(args, list(args.cases))
 
 
 def run_retrieval_metric(args) -> dict:
@@ -304,12 +243,16 @@ def run_retrieval_metric(args) -> dict:
     times = median_time(both_directions, 'cpu', args.iters, 1)
     median = sorted(times)[len(times) // 2]
     a2v, v2a = both_directions()
-    print(f'retrieval metric, {args.size} x {args.size} pairs, both '
-          f'directions: median {median * 1e3:.1f} ms (target < 1000 ms) -> '
-          f'{"MET" if median < 1 else "NOT MET"}; A->V {a2v}, V->A {v2a}')
     payload = dict(machine=_machine(), size=args.size, dim=args.dim,
-                   seconds=times, median_s=median, target_s=1.0,
-                   met=median < 1, a2v=a2v, v2a=v2a)
+                   seconds=times, median_s=median, a2v=a2v, v2a=v2a)
+    target = ''
+    if args.target_s is not None:
+        payload.update(target_s=args.target_s, met=median < args.target_s)
+        target = (f' (target < {args.target_s * 1e3:.0f} ms) -> '
+                  f'{"MET" if payload["met"] else "NOT MET"}')
+    print(f'retrieval metric, {args.size} x {args.size} pairs, both '
+          f'directions: median {median * 1e3:.1f} ms{target}; A->V {a2v}, '
+          f'V->A {v2a}')
     _write_json(args.output, payload)
     return payload
 
@@ -328,8 +271,11 @@ def _model_args(parser: argparse.ArgumentParser, cases: List[str],
     parser.add_argument('--device', default='cuda' if
                         torch.cuda.is_available() else 'cpu')
     parser.add_argument('--iters', type=int, default=3,
-                        help='timed runs per implementation (median)')
-    parser.add_argument('--warmup', type=int, default=1)
+                        help='timed rounds: one step of each implementation '
+                        'per round (median)')
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='untimed steps before the peak-memory step '
+                        'and the FLOP count (at least 1 with memory)')
     parser.add_argument('--with-cp', action='store_true',
                         help='activation checkpointing in the fast '
                         "implementation's training steps (large batches)")
@@ -339,8 +285,18 @@ def _model_args(parser: argparse.ArgumentParser, cases: List[str],
                         'dense layers, attention, copies and casts, '
                         'optimizer, other operators, between operators')
     parser.add_argument('--no-memory', dest='memory', action='store_false',
-                        help='skip the peak-memory runs (one fresh process '
-                        'per case, dtype and implementation)')
+                        help='skip the peak-memory step (one untimed step '
+                        'in each implementation\'s own process)')
+    parser.add_argument('--target', nargs=4, action='append', default=[],
+                        metavar=('CASE', 'DTYPE', 'METRIC', 'MIN'),
+                        help='also check that METRIC '
+                        f'({", ".join(TARGET_METRICS)}) of the fast '
+                        'implementation reaches MIN (MFU as a fraction); '
+                        'repeatable')
+    parser.add_argument('--worker-timeout', type=float, default=900,
+                        help='seconds to wait for a worker process to '
+                        'answer one request (its setup or one round) '
+                        'before stopping it')
     parser.add_argument('--output', help='write the results as JSON here')
 
 
@@ -368,5 +324,8 @@ def add_retrieval_metric_command(subparsers) -> None:
     parser.add_argument('--size', type=int, default=2000)
     parser.add_argument('--dim', type=int, default=768)
     parser.add_argument('--iters', type=int, default=5)
+    parser.add_argument('--target-s', type=float,
+                        help='also check the median against this many '
+                        'seconds')
     parser.add_argument('--output', help='write the results as JSON here')
     parser.set_defaults(func=run_retrieval_metric)

@@ -1,24 +1,27 @@
 """Training steps and forward passes of CAV-MAE as benchmark cases.
 
-Two implementations of the same model run side by side in one process:
+Two implementations of the same model, each measured in a process of its
+own (:mod:`.worker`):
 
 * ``fast`` (the project's defaults): attention ``fused='auto'``
   (``scaled_dot_product_attention``, or where that is slower, under CPU
   bfloat16, the explicit formula computed in cache-sized chunks), the
   single-kernel ``Adam(fused=True)`` and, on the CPU, the process settings
-  of ``tools/train.py`` (:mod:`cavmae_mm.engine.cpu_runtime`);
+  of ``tools/train.py`` (:mod:`cavmae_mm.engine.cpu_runtime`, applied by
+  the worker);
 * ``reference``: the reference implementation's eager style: explicit
   softmax attention over the whole batch with the scores scaled after the
   product (timm 0.4's ``Attention``, which the reference uses), PyTorch's
-  default Adam and default process settings. The rest of the model is
-  the project's code (the reference's token gathers and in-place
-  additions in its decoder are not re-stated: a few ms of a step).
+  default Adam, in a default process. The rest of the model is the
+  project's code (the reference's token gathers and in-place additions in
+  its decoder are not re-stated: a few ms of a step).
 
 Mixed precision goes through the project's ``MixedPrecisionOptimWrapper``
 (what ``--amp`` selects) and the step through MMEngine's
 ``BaseModel.train_step``, i.e. the runner's own path.
 """
-from typing import Callable, Dict, Tuple
+import contextlib
+from typing import Callable, Dict, Iterator, Tuple
 
 import torch
 from mmengine.optim import OptimWrapper
@@ -65,22 +68,27 @@ def build_case_model(arch: str, kind: str, device: str,
         logger.setLevel(level)
 
 
-def set_impl(model: torch.nn.Module, impl: str, device: str) -> None:
-    """Switch between the two implementations: the attention kernels and,
-    on the CPU, the process settings ``tools/train.py`` applies
-    (:func:`~cavmae_mm.engine.cpu_runtime.configure_cpu_runtime`: flushing
-    denormals, keeping freed memory for reuse). For the reference they are
-    reset to glibc's behaviour in a default training process (its dynamic
-    thresholds at their steady state) and the memory kept so far is given
-    back."""
-    from cavmae_mm.engine.cpu_runtime import configure_cpu_runtime
+def set_impl(model: torch.nn.Module, impl: str) -> None:
+    """Choose the attention kernels of an implementation."""
     if impl not in IMPLS:
         raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
-    if device.startswith('cpu'):
-        configure_cpu_runtime(impl == 'fast')
     for module in model.modules():
         if isinstance(module, Attention):
             module.fused = 'auto' if impl == 'fast' else False
+
+
+@contextlib.contextmanager
+def without_checkpointing(model: torch.nn.Module) -> Iterator[None]:
+    """Count the model's FLOPs, not the recomputation of ``with_cp``."""
+    parts = [part for part in model.modules()
+             if getattr(part, 'with_cp', False)]
+    for part in parts:
+        part.with_cp = False
+    try:
+        yield
+    finally:
+        for part in parts:
+            part.with_cp = True
 
 
 def make_batch(model: torch.nn.Module, batch: int, device: str,
@@ -125,6 +133,7 @@ def run_model_case(model: torch.nn.Module, case: str, impl: str,
     turns on activation checkpointing in the encoder and decoder of the
     fast implementation's model."""
     kind, what = MODEL_CASES[case]
+    set_impl(model, impl)
     data = make_batch(model, batch, device)
     if what == 'train':
         model.train()
@@ -135,7 +144,6 @@ def run_model_case(model: torch.nn.Module, case: str, impl: str,
         wrapper = make_optim_wrapper(model, impl, dtype)
 
         def train_step():
-            set_impl(model, impl, device)
             return model.train_step(data, wrapper)
 
         return train_step
@@ -147,7 +155,6 @@ def run_model_case(model: torch.nn.Module, case: str, impl: str,
 
     @torch.no_grad()
     def forward():
-        set_impl(model, impl, device)
         with torch.autocast(**autocast):
             if what == 'retrieval':
                 return model.extract_embeddings(inputs)
