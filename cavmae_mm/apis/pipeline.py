@@ -37,7 +37,7 @@ FRAME_CHOICES = ('middle', 'all')
 Step = Tuple[object, Optional[str]]  # (transform, model input it builds)
 
 
-def test_pipeline_cfg(cfg) -> List:
+def get_test_pipeline(cfg) -> List:
     """The transform configs of ``cfg``'s test pipeline (a copy).
 
     Args:
@@ -109,8 +109,8 @@ class InferencePipeline:
     def from_config(cls, cfg, frames: Union[None, str, int] = None
                     ) -> 'InferencePipeline':
         """The pipeline of a config's test pipeline (see
-        :func:`test_pipeline_cfg`)."""
-        return cls(test_pipeline_cfg(cfg), frames)
+        :func:`get_test_pipeline`)."""
+        return cls(get_test_pipeline(cfg), frames)
 
     @classmethod
     def of_model(cls, model, frames: Union[None, str, int] = None

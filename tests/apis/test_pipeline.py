@@ -18,6 +18,7 @@ import cavmae_mm  # noqa: F401
 from cavmae_mm.apis import (InferencePipeline, ModalityError,
                             extract_features, inference_av, init_model)
 from cavmae_mm.datasets.transforms import LoadStillImage, SampleAVFrames
+from cavmae_mm.engine.cpu_runtime import configure_cpu_runtime
 from mmaction.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -95,9 +96,12 @@ def test_inference_av_gives_the_scores_of_tools_test(tmp_path, stereo_clip,
     finally:
         sys.path.pop(0)
     dump = str(tmp_path / 'scores.pkl')
-    test_tool.main([config_path, toy_checkpoint, '--work-dir',
-                    str(tmp_path / 'work'), '--dump', dump,
-                    '--cfg-options', 'experiment_name=inference_parity'])
+    try:
+        test_tool.main([config_path, toy_checkpoint, '--work-dir',
+                        str(tmp_path / 'work'), '--dump', dump,
+                        '--cfg-options', 'experiment_name=inference_parity'])
+    finally:  # the tool sets the CPU fast path for its process: undo it
+        configure_cpu_runtime(False)
     with open(dump, 'rb') as f:
         samples = pickle.load(f)
     assert len(samples) == 1
