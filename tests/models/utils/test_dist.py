@@ -7,7 +7,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from .conftest import build, randomize_
+from ..conftest import build, randomize_
 
 BATCH = 3  # per rank
 

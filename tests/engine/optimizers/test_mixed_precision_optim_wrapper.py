@@ -7,7 +7,7 @@ from mmengine.optim import build_optim_wrapper
 
 import cavmae_mm  # noqa: F401
 from cavmae_mm.engine import MixedPrecisionOptimWrapper
-from .runner_utils import build_runner
+from ..runner_utils import build_runner
 
 
 def linear_wrapper(**kwargs):

@@ -9,9 +9,9 @@ import torch
 import cavmae_mm  # noqa: F401
 from cavmae_mm.engine import StateDictAverager, average_state_dicts
 from cavmae_mm.utils import get_state_dict, load_checkpoint_safe
-from .runner_utils import StopAfterEpoch, build_runner, model_state
+from ..runner_utils import StopAfterEpoch, build_runner, model_state
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 
 
 def ckpt_weights(path):

@@ -13,7 +13,7 @@ import torch
 
 from tools.data import extraction
 
-TOOLS = Path(__file__).resolve().parents[2] / 'tools'
+TOOLS = Path(__file__).resolve().parents[3] / 'tools'
 
 
 def load_tool(relative):

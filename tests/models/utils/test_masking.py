@@ -10,7 +10,7 @@ from cavmae_mm.models.losses import (AVInfoNCELoss,
                                      MaskedPatchReconstructionLoss)
 from cavmae_mm.models.utils.masking import mask_by_noise, structured_noise
 from cavmae_mm.models.utils.patchify import patchify, unpatchify
-from .conftest import build, randomize_
+from ..conftest import build, randomize_
 
 
 @pytest.mark.parametrize('length,ratio,keep', [(512, 0.75, 128),
