@@ -1,4 +1,6 @@
-"""Two gloo processes with batch B each == one process with batch 2B."""
+"""all_gather_with_grad (cavmae_mm/models/utils/dist.py) through
+AVInfoNCELoss(gather_distributed): two gloo processes with batch B each ==
+one process with batch 2B."""
 import os
 import socket
 
