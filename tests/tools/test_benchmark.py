@@ -1,5 +1,6 @@
-"""tools/benchmark.py train / infer / retrieval-metric on the tiny model:
-the measurements are real and complete (not their speed)."""
+"""tools/benchmark.py (the command line): train / infer / retrieval-metric
+on the tiny model, the measurements real and complete (not their speed);
+data on generated clips."""
 import json
 import os
 import signal
@@ -8,6 +9,8 @@ import sys
 import time
 
 import pytest
+
+from .tool_utils import import_tool
 
 BENCH = [sys.executable, 'tools/benchmark.py']
 #: Allocator settings a user's shell might have: the coordinator keeps
@@ -153,40 +156,6 @@ def test_finetune_step_benchmark(tmp_path):
     assert 'dense layers at' in stdout
 
 
-def test_time_breakdown_sorts_kernels_by_kind():
-    import torch
-
-    from tools.benchmarking.measure import count_flops, time_breakdown
-    layer = torch.nn.Linear(256, 256)
-    optimizer = torch.optim.Adam(layer.parameters())
-    x = torch.randn(64, 256)
-
-    def step():
-        optimizer.zero_grad()
-        hidden = layer(x)  # dense: addmm, then mm twice in backward
-        scores = torch.bmm(hidden[None], hidden.t()[None]).softmax(-1)
-        loss = (scores @ hidden).bfloat16().float().square().mean()
-        loss.backward()
-        optimizer.step()
-
-    step()
-    start = time.perf_counter()
-    parts = time_breakdown(step, steps=3)
-    wall_ms = (time.perf_counter() - start) * 1e3 / 3
-    kinds = ('dense', 'attention', 'copies_and_casts', 'optimizer', 'other',
-             'between_operators')
-    assert set(parts) == set(kinds) | {'total'}
-    assert all(parts[kind] > 0 for kind in kinds)
-    assert parts['total'] == pytest.approx(sum(parts[k] for k in kinds))
-    # the parts add up to the step's wall time, measured around them
-    assert parts['total'] <= wall_ms
-    assert parts['total'] == pytest.approx(wall_ms, rel=0.1)
-    flops = count_flops(step)
-    assert flops['aten::addmm'] == 2 * 64 * 256 * 256  # the layer's forward
-    # its weight gradient, plus the products of the attention-like part
-    assert flops['aten::mm'] > 2 * 64 * 256 * 256 and flops['aten::bmm'] > 0
-
-
 @pytest.mark.slow
 def test_infer_benchmark_covers_every_mode(tmp_path):
     result, _ = _run(['infer', '--arch', 'tiny', '--batch', '1', '--iters',
@@ -210,3 +179,25 @@ def test_retrieval_metric_benchmark(tmp_path):
     # Features are noisy copies of each other: retrieval is near perfect.
     assert result['a2v']['R@1'] > 0.9 and result['v2a']['MdR'] == 1.0
     assert 'both directions' in stdout
+
+
+def test_benchmark_data_command(tmp_path, capsys):
+    tool = import_tool('benchmark.py')
+    with pytest.raises(SystemExit):
+        tool.build_parser().parse_args([])  # a sub-command is required
+    output = tmp_path / 'bench.json'
+    assert tool.main([
+        'data', '--samples-dir', '', '--toy-clips', '2', '--toy-size',
+        '64x48', '--iters', '2', '--rounds', '1', '--recipes', 'finetune',
+        '--workers', '1', '--work-dir', str(tmp_path / 'work'), '--output',
+        str(output)
+    ]) == 0
+    rows = json.load(open(output))['rows']
+    assert [row['loader'] for row in rows] == [
+        'reference loader (pre-extracted)', 'cavmae_mm pre-extracted',
+        'cavmae_mm raw video'
+    ]
+    assert all(row['cpu_ms_per_sample'] > 0 and row['wall_ms_per_sample'] > 0
+               for row in rows)
+    assert '| toy360p | finetune | cavmae_mm raw video |' in \
+        capsys.readouterr().out

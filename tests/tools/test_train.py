@@ -1,7 +1,8 @@
-"""tools/train.py, tools/test.py and tools/dist_train.sh on a small
-generated toy data set: argument merging, 2-process CPU DDP with the global
-contrastive batch, exact resume, evaluation with --dump, and the
-MMAction2-recognizer configs on the real pipeline."""
+"""tools/train.py and tools/dist_train.sh on a small generated toy data
+set: argument merging, 2-process CPU DDP with the global contrastive batch,
+FSDP, exact resume (then tools/test.py with --dump and
+tools/average_checkpoints.py on the result), and the MMAction2-recognizer
+configs on the real pipeline."""
 import json
 import os
 import os.path as osp
@@ -14,22 +15,18 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 
 import cavmae_mm  # noqa: F401
 from cavmae_mm.utils import get_state_dict, load_checkpoint_safe
 from mmaction.registry import DATASETS, MODELS
+from .tool_utils import ROOT, TOY_PRETRAIN, TOY_RETRIEVAL, small_config
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 import average_checkpoints  # noqa: E402
 import test as test_tool  # noqa: E402
 import train as train_tool  # noqa: E402
 
 sys.path.pop(0)
-TOY_PRETRAIN = osp.join(ROOT, 'configs', 'cavmae_toy_pretrain.py')
-TOY_RETRIEVAL = osp.join(ROOT, 'configs', 'cavmae_toy_retrieval.py')
-TOY_FINETUNE = osp.join(ROOT, 'configs', 'cavmae_toy_finetune.py')
 
 
 # ------------------------------------------------------------ arguments --
@@ -71,47 +68,8 @@ def test_resume_seed_validation_and_tensorboard_flags(tmp_path):
     assert merged([]).work_dir.endswith('work_dirs/cavmae_toy_pretrain')
 
 
-def test_test_tool_dump_and_checkpoint():
-    args = test_tool.parse_args([TOY_RETRIEVAL, 'c.pth', '--dump', 'o.pkl'])
-    cfg = test_tool.merge_args(Config.fromfile(TOY_RETRIEVAL), args)
-    assert cfg.load_from == 'c.pth'
-    assert [m['type'] for m in cfg.test_evaluator] == ['AVRetrievalMetric',
-                                                       'DumpResults']
-    with pytest.raises(ValueError, match='pkl'):
-        test_tool.merge_args(Config.fromfile(TOY_RETRIEVAL),
-                             test_tool.parse_args([TOY_RETRIEVAL, 'c.pth',
-                                                   '--dump', 'o.txt']))
-
-
 # ------------------------------------------------------------ toy data --
-@pytest.fixture(scope='module')
-def toy_root(tmp_path_factory):
-    """4 classes x (4 train + 2 val) clips of the demo's format."""
-    root = str(tmp_path_factory.mktemp('toy_av'))
-    subprocess.run([
-        sys.executable, 'tools/data/make_toy_av.py', '--out-dir', root,
-        '--num-classes', '4', '--train-per-class', '4', '--val-per-class',
-        '2', '--retrieval-per-class', '2', '--duration', '4', '--width',
-        '160', '--height', '120', '--extract', '--workers', '2',
-        '--no-progress'
-    ], check=True, cwd=ROOT, capture_output=True)
-    return root
-
-
-def small_config(toy_root, path=TOY_PRETRAIN, **loader_overrides):
-    """A toy config on ``toy_root`` with small deterministic loaders."""
-    init_default_scope('mmaction')
-    cfg = Config.fromfile(path)
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if cfg.get(loader):
-            cfg[loader].dataset.data_root = toy_root
-            cfg[loader].update(num_workers=0, persistent_workers=False,
-                               batch_size=4, **loader_overrides)
-    cfg.default_hooks.logger.interval = 1
-    cfg.log_processor = dict(window_size=1)
-    return cfg
-
-
+# (toy_root: tests/tools/conftest.py, small_config: tests/tools/tool_utils.py)
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
@@ -270,49 +228,6 @@ def test_resume_is_exact_on_toy_data(toy_root, tmp_path):
     with open(str(tmp_path / 'avg_metrics.json')) as f:
         report = json.load(f)
     assert 'retrieval/a2v_R@1' in report['metrics']
-
-
-def test_test_tool_refuses_a_checkpoint_that_does_not_fit(toy_root,
-                                                          tmp_path):
-    """A pre-training checkpoint under the toy fine-tuning config:
-    tools/test.py stops (exit status 1) with the missing and unexpected
-    keys and the hint, instead of evaluating a random head; --non-strict
-    evaluates and warns with the same key lists."""
-    init_default_scope('mmaction')
-    torch.manual_seed(0)
-    pretrained = MODELS.build(Config.fromfile(TOY_PRETRAIN).model)
-    checkpoint = str(tmp_path / 'pretrain.pth')
-    torch.save(dict(state_dict=pretrained.state_dict()), checkpoint)
-    config = str(tmp_path / 'finetune.py')
-    small_config(toy_root, path=TOY_FINETUNE).dump(config)
-
-    def test_tool(*options):
-        return subprocess.run(
-            [sys.executable, 'tools/test.py', config, checkpoint,
-             '--work-dir', str(tmp_path / 'work'), *options],
-            cwd=ROOT, capture_output=True, text=True, timeout=400)
-
-    proc = test_tool()
-    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert f"error: checkpoint '{checkpoint}' does not match the model " \
-        '(CAVMAERecognizer)' in proc.stderr
-    assert 'missing keys (in the model, not in the checkpoint)' in proc.stderr
-    assert 'cls_head.fc_cls.weight' in proc.stderr
-    assert 'unexpected keys (in the checkpoint, not in the model)' in \
-        proc.stderr
-    assert 'neck.decoder_embed.weight' in proc.stderr
-    assert 'hint: a pre-training checkpoint (with decoder) given to a ' \
-        'classification model' in proc.stderr
-    assert 'pass --non-strict' in proc.stderr
-    assert 'acc/top1' not in proc.stdout + proc.stderr
-
-    proc = test_tool('--non-strict')
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-3000:]
-    assert 'non-strict loading (--non-strict): checkpoint' in output
-    assert 'cls_head.fc_cls.weight' in output
-    assert 'neck.decoder_embed.weight' in output
-    assert 'acc/top1' in output
 
 
 @pytest.mark.parametrize('config', ['mmaction_audio_recognizer_cavmae_toy.py',

@@ -1,7 +1,7 @@
-"""Safe checkpoint loading: MMEngine training checkpoints load under
-``weights_only=True``, arbitrary pickled objects are refused."""
+"""Safe checkpoint loading (cavmae_mm/utils/safe_load.py): MMEngine training
+checkpoints load under ``weights_only=True``, arbitrary pickled objects are
+refused."""
 import _compat_pickle
-import logging
 import os
 import pickle
 import pickletools
@@ -24,8 +24,6 @@ from cavmae_mm.utils.safe_load import (UnsafeCheckpointError,
                                        get_state_dict, history_buffer_method,
                                        load_checkpoint_safe,
                                        register_safe_globals, safe_globals)
-from cavmae_mm.utils.strict_load import (CheckpointMismatchError, KeyReport,
-                                         format_keys, load_state_dict_strict)
 from mmaction.structures import ActionDataSample
 
 TINY_PRETRAIN = 'configs/_base_/models/cavmae_tiny_pretrain.py'
@@ -295,50 +293,3 @@ def test_get_state_dict_containers():
         get_state_dict({'epoch': 3, 'a': torch.zeros(1)}, 'x.pth')
     with pytest.raises(ValueError, match='empty'):
         get_state_dict({})
-
-
-def test_format_keys_folds_block_indices():
-    keys = [f'neck.decoder_blocks.{i}.norm1.weight' for i in range(8)]
-    keys += ['backbone.blocks_a.0.attn.qkv.bias', 'backbone.blocks_a.2.'
-             'attn.qkv.bias', 'backbone.norm.weight']
-    assert format_keys(keys, indent='').splitlines() == [
-        'backbone.blocks_a.[0,2].attn.qkv.bias',
-        'backbone.norm.weight',
-        'neck.decoder_blocks.[0-7].norm1.weight',
-    ]
-
-
-def test_strict_loading_reports_every_kind_of_difference():
-    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.LayerNorm(3))
-    state = dict(model.state_dict())
-    state['0.weight'] = torch.zeros(4, 2)  # shape
-    del state['1.bias']  # missing
-    state['2.weight'] = torch.zeros(1)  # unexpected
-    with pytest.raises(CheckpointMismatchError) as info:
-        load_state_dict_strict(model, state, source='x.pth')
-    assert info.value.report == KeyReport(
-        ['1.bias'], ['2.weight'], [('0.weight', (4, 2), (3, 2))])
-    message = str(info.value)
-    assert "'x.pth'" in message
-    assert '0.weight: checkpoint [4, 2] vs model [3, 2]' in message
-    assert 'missing keys' in message and 'unexpected keys' in message
-
-
-def test_library_logs_with_mmengine_logger():
-    # keep library code free of print: the fill warning goes to MMLogger
-    from mmengine.logging import MMLogger
-    from cavmae_mm.utils.reference_keys import official_to_mmengine
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        official_to_mmengine({
-            'module.decoder_blocks.0.norm1.weight': torch.ones(4),
-            'module.decoder_blocks.0.norm1.bias': torch.zeros(4)
-        })
-    finally:
-        logger.removeHandler(handler)
-    assert any('neck.decoder_blocks.0.norm1_a.weight' in r.getMessage()
-               for r in records)

@@ -1,18 +1,13 @@
-"""The benchmark's worker processes (tools/benchmarking/processes.py and
-worker.py): fresh, with default settings, and stopped when they fail."""
+"""The benchmark's worker processes (tools/benchmarking/processes.py):
+fresh, with default settings, and stopped when they fail."""
 import os
 
 import pytest
 
 from tools.benchmarking.processes import (WorkerError, WorkerProcess,
                                            is_allocator_env, worker_env)
-from tools.benchmarking.worker import maps_large_blocks
-from cavmae_mm.engine.cpu_runtime import (_glibc, configure_cpu_runtime,
-                                          keep_freed_memory)
-
-# the quickest case: a tiny model's video-only forward pass
-SETUP = dict(arch='tiny', case='infer-videoonly', dtype='fp32', batch=1,
-             device='cpu', with_cp=False, warmup=0, memory=False)
+from cavmae_mm.engine.cpu_runtime import _glibc, configure_cpu_runtime
+from .worker_setup import SETUP
 
 
 def test_allocator_variables_stay_with_the_coordinator(monkeypatch):
@@ -25,30 +20,6 @@ def test_allocator_variables_stay_with_the_coordinator(monkeypatch):
     assert 'MALLOC_ARENA_MAX' in removed and 'LD_PRELOAD' in removed
     assert not any(is_allocator_env(name) for name in env)
     assert env['OMP_NUM_THREADS'] == '2'
-
-
-@pytest.mark.skipif(_glibc() is None, reason='needs glibc')
-def test_large_block_probe_is_not_served_by_free_heap():
-    """64 MB of freed heap could serve a 40 MB block without mmap; the
-    probe asks for more than is free, so only the setting decides."""
-    import ctypes
-    libc = _glibc()
-    libc.malloc.restype = ctypes.c_void_p
-    libc.malloc.argtypes = [ctypes.c_size_t]
-    libc.free.argtypes = [ctypes.c_void_p]
-    try:
-        keep_freed_memory(False)  # glibc's defaults, as steady state
-        # 64 KB blocks (below any mmap threshold) come from the heap; the
-        # last one stays, so the freed 64 MB below it are not trimmed.
-        blocks = [libc.malloc(64 * 2**10) for _ in range(1025)]
-        for block in blocks[:-1]:
-            libc.free(block)
-        assert maps_large_blocks() is True
-        keep_freed_memory(True)
-        assert maps_large_blocks() is False
-        libc.free(blocks[-1])
-    finally:
-        keep_freed_memory(False)
 
 
 @pytest.mark.skipif(_glibc() is None, reason='needs glibc')
@@ -82,18 +53,6 @@ def test_reference_worker_starts_with_default_settings(monkeypatch):
         assert worker.process.returncode == 0  # ended by closing its input
     finally:
         configure_cpu_runtime(False)
-
-
-def test_fast_worker_applies_the_cpu_fast_path():
-    with WorkerProcess('fast', dict(SETUP, impl='fast', memory=True),
-                       timeout=300) as worker:
-        ready = worker.receive()
-    report = ready['process']
-    assert report['cpu_runtime']['flush_denormal'] is True
-    assert report['flush_denormal'] is True
-    if _glibc() is not None:
-        assert report['maps_large_blocks'] is False
-    assert ready['peak_memory_mb'] > 0
 
 
 def test_a_failing_worker_reports_its_stderr():
