@@ -12,6 +12,8 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
+from cavmae_mm.utils import get_state_dict, load_checkpoint_safe
+
 
 class RandomAugmentDataset(Dataset):
     """Regression pairs; each fetch adds NumPy and Python random noise."""
@@ -120,3 +122,13 @@ def build_runner(work_dir, max_epochs=4, custom_hooks=(), resume=False,
 def model_state(runner):
     return {k: v.detach().clone() for k, v in runner.model.state_dict()
             .items()}
+
+
+def ckpt_weights(path):
+    return get_state_dict(load_checkpoint_safe(path))
+
+
+def assert_same(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key

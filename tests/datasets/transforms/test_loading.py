@@ -1,16 +1,21 @@
-"""LoadStillImage (cavmae_mm/datasets/transforms/loading.py): one image as
-a one-frame clip, decoded as pre-extracted frames are."""
+"""Loading transforms (cavmae_mm/datasets/transforms/loading.py):
+LoadAudioWaveform, SampleAVFrames, LoadAVFrames and LoadStillImage (one
+image as a one-frame clip, decoded as pre-extracted frames are)."""
+import logging
+import random
+
 import numpy as np
 import pytest
+import soundfile
+from mmengine.logging import MMLogger
 from PIL import Image
 
 from cavmae_mm.datasets import AVDataError
 from cavmae_mm.datasets.av_io import frame_jpeg_path
-from cavmae_mm.datasets.transforms import (AVResize, LoadAVFrames,
-                                           LoadStillImage)
-from cavmae_mm.datasets.transforms.model_inputs import (frame_source_of,
-                                                        model_input_of)
+from cavmae_mm.datasets.transforms import (LoadAudioWaveform, LoadAVFrames,
+                                           LoadStillImage, SampleAVFrames)
 from mmaction.registry import TRANSFORMS
+from .audio_utils import write_wav
 
 pytestmark = pytest.mark.usefixtures('mmaction_scope')
 
@@ -59,23 +64,97 @@ def test_still_image_and_extracted_frame_decode_alike(tmp_path):
     assert still['imgs'][0][:35].mean() > 200  # white half on top
 
 
-def test_transforms_declare_their_model_input():
-    assert model_input_of(LoadStillImage()) == 'imgs'
-    assert frame_source_of(LoadStillImage()) == 'image'
-    assert frame_source_of(LoadAVFrames()) == 'clip'
-    assert model_input_of(AVResize()) == 'imgs'
-    built = {
-        cfg['type']: TRANSFORMS.build(cfg)
-        for cfg in (dict(type='LoadAudioWaveform'), dict(type='KaldiFbank'),
-                    dict(type='NormalizeFbank'), dict(type='SpecAugment'),
-                    dict(type='FbankNoise'), dict(type='SampleAVFrames'),
-                    dict(type='CenterCrop', crop_size=224),
-                    dict(type='FormatShape', input_format='NCHW'),
-                    dict(type='AVMixup'), dict(type='LabelSmoothing'),
-                    dict(type='PackActionInputs'))
+def test_load_audio_waveform_from_wav_and_video(tmp_path, make_clip):
+    path, waveform = write_wav(tmp_path / 'a.wav', 1.0)
+    results = LoadAudioWaveform()(dict(audio_path=path))
+    np.testing.assert_array_equal(results['waveform'], waveform[0].numpy())
+    assert results['sample_rate'] == 16000
+    assert results['audio_duration'] == 1.0
+    assert results['orig_num_channels'] == 1
+    video = make_clip(sample_rate=44100, channels=2)
+    results = LoadAudioWaveform()(dict(filename=video))
+    assert results['orig_sample_rate'] == 44100
+    assert results['orig_num_channels'] == 2
+    assert results['waveform'].dtype == np.float32
+    assert 'LoadAudioWaveform(sample_rate=16000' in repr(LoadAudioWaveform())
+
+
+def test_load_audio_silence_policies(tmp_path):
+    path = str(tmp_path / 'silence.wav')
+    soundfile.write(path, np.zeros(16000, np.int16), 16000)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        assert LoadAudioWaveform(silence='keep')(
+            dict(audio_path=path))['waveform'].max() == 0
+        assert not records
+        LoadAudioWaveform()(dict(audio_path=path))  # 'warn' is the default
+        LoadAudioWaveform()(dict(audio_path=path))
+    finally:
+        logger.removeHandler(handler)
+    warnings = [r for r in records if 'Silent audio' in r.getMessage()]
+    assert len(warnings) == 1 and path in warnings[0].getMessage()
+    with pytest.raises(AVDataError, match='silent audio'):
+        LoadAudioWaveform(silence='error')(dict(audio_path=path))
+    with pytest.raises(ValueError):
+        LoadAudioWaveform(silence='ignore')
+
+
+def test_load_audio_too_short(tmp_path):
+    path, _ = write_wav(tmp_path / 'short.wav', 0.01)
+    with pytest.raises(AVDataError, match='audio too short'):
+        LoadAudioWaveform()(dict(audio_path=path))
+    with pytest.raises(KeyError):
+        LoadAudioWaveform()(dict())
+
+
+def test_sample_av_frames_modes():
+    random.seed(0)
+    seen = {
+        int(SampleAVFrames('random')(dict())['frame_positions'][0])
+        for _ in range(300)
     }
-    assert {name: model_input_of(t) for name, t in built.items()} == dict(
-        LoadAudioWaveform='audio', KaldiFbank='audio',
-        NormalizeFbank='audio', SpecAugment='audio', FbankNoise='audio',
-        SampleAVFrames='imgs', CenterCrop='imgs', FormatShape='imgs',
-        AVMixup=None, LabelSmoothing=None, PackActionInputs=None)
+    assert seen == set(range(10))
+    assert SampleAVFrames('middle')(dict())['frame_positions'].tolist() == [5]
+    assert SampleAVFrames('all')(dict())['frame_positions'].tolist() == list(
+        range(10))
+    results = SampleAVFrames(3)(dict())
+    assert results['frame_positions'].tolist() == [3]
+    assert results['num_positions'] == 10
+    for bad in ('first', 10, -1):
+        with pytest.raises(ValueError):
+            SampleAVFrames(bad)
+    assert repr(SampleAVFrames('all')) == (
+        "SampleAVFrames(mode='all', num_positions=10)")
+
+
+def test_load_av_frames_from_jpegs_and_video(tmp_path, make_clip):
+    from PIL import Image
+    for position in range(10):
+        if position == 6:
+            continue  # missing: falls back to 5
+        (tmp_path / f'frame_{position}').mkdir()
+        Image.fromarray(np.full((224, 224, 3), 20 * position,
+                                np.uint8)).save(
+                                    frame_jpeg_path(str(tmp_path), 'v',
+                                                    position))
+    results = LoadAVFrames()(
+        dict(frame_dir=str(tmp_path), video_id='v',
+             frame_positions=np.array([6, 9])))
+    assert results['frame_inds'].tolist() == [5, 9]
+    assert len(results['imgs']) == 2 and results['img_shape'] == (224, 224)
+    assert results['imgs'][0].dtype == np.uint8
+    assert abs(float(results['imgs'][0].mean()) - 100) < 2
+    assert results['clip_len'] == 2 and results['num_clips'] == 1
+
+    video = make_clip(size=(96, 64))
+    results = LoadAVFrames()(
+        dict(filename=video, frame_positions=np.arange(10)))
+    assert results['frame_inds'].tolist() == list(range(0, 20, 2))
+    assert results['original_shape'] == (64, 96)
+    with pytest.raises(KeyError):
+        LoadAVFrames()(dict(frame_positions=np.array([5])))
+    assert repr(LoadAVFrames()) == 'LoadAVFrames(decode_threads=1)'

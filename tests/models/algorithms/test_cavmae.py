@@ -98,3 +98,27 @@ def test_embeddings_and_predict_delegate_to_the_backbone(tiny_pretrain):
         assert torch.equal(out[name], expected[name])
     assert torch.equal(samples[1].visual_feature, expected['visual'][1])
     assert set(plain) == {'audio', 'visual'}
+
+
+@pytest.mark.parametrize('name,dim', [('cavmae_tiny_pretrain', 64),
+                                      pytest.param(
+                                          'cavmae_vit_base_pretrain', 768,
+                                          marks=pytest.mark.slow)])
+def test_pretrain_shapes(name, dim):
+    model = build(name)
+    with torch.no_grad():
+        out = model(dict(audio=torch.randn(2, 1024, 128),
+                         imgs=torch.randn(2, 1, 3, 224, 224)),
+                    mode='tensor')
+        emb = model(dict(audio=torch.randn(2, 1024, 128),
+                         imgs=torch.randn(2, 1, 3, 224, 224)),
+                    mode='predict')
+    assert out['joint'].shape == (2, 128 + 49, dim)
+    assert out['audio'].shape == (2, 128, dim)
+    assert out['visual'].shape == (2, 49, dim)
+    assert out['pred_a'].shape == (2, 512, 256)
+    assert out['pred_v'].shape == (2, 196, 768)
+    assert out['mask_a'].shape == (2, 512) and out['mask_v'].shape == (2,
+                                                                        196)
+    assert emb['audio'].shape == (2, dim) and emb['visual'].shape == (2, dim)
+    assert torch.allclose(emb['audio'].norm(dim=-1), torch.ones(2))

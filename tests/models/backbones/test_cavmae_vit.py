@@ -1,9 +1,11 @@
-"""CAVMAEViT: initialization from init_cfg."""
+"""CAVMAEViT: initialization from init_cfg, masking, embeddings, other
+audio lengths and the adaptation of checkpoints to them."""
 import pytest
 import torch
 import torch.nn.functional as F
 
 from cavmae_mm.models.backbones import CAVMAEViT
+from ..conftest import build, randomize_
 from ..init_cfg_utils import assert_holds, save_random_checkpoint
 
 TINY = dict(embed_dims=64, num_heads=4, modality_specific_depth=2,
@@ -68,3 +70,50 @@ def test_extract_embeddings_pool_the_single_modality_paths(views):
     assert out['visual_tokens'].shape == (2, views, 4, 64)
     only_audio = backbone.extract_embeddings(audio=audio)
     assert set(only_audio) == {'audio'}
+
+
+def test_structured_mode_in_model_runs():
+    model = build('cavmae_tiny_pretrain', backbone=dict(
+        audio_mask_mode='time'))
+    losses = model(dict(audio=torch.randn(2, 1024, 128),
+                        imgs=torch.randn(2, 3, 224, 224)), mode='loss')
+    assert all(torch.isfinite(v) for v in losses.values())
+    with pytest.raises(ValueError, match='audio_mask_mode'):
+        build('cavmae_tiny_pretrain', backbone=dict(audio_mask_mode='rows'))
+
+
+def test_other_audio_length_and_checkpoint_adaptation():
+    short = build('cavmae_tiny_finetune', backbone=dict(audio_length=512))
+    assert short.backbone.pos_embed_a.shape == (1, 8 * 32, 64)
+    with torch.no_grad():
+        out = short.backbone(audio=torch.randn(2, 512, 128),
+                             mode='audioonly')
+    assert out.shape == (2, 64)
+    # A 1024-frame checkpoint loads into the 512-frame model: the fixed
+    # sin-cos embedding is cut to the first 32 time columns, which equals
+    # the embedding built for 512 frames, and a log line says so.
+    long_model = randomize_(build('cavmae_tiny_finetune'))
+    state = long_model.state_dict()
+    import logging
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        short.load_state_dict(state, strict=True)
+    finally:
+        logger.removeHandler(handler)
+    messages = [r.getMessage() for r in records]
+    assert any('backbone.pos_embed_a' in m and '64 to 32' in m
+               for m in messages), messages
+    assert torch.allclose(short.backbone.pos_embed_a,
+                          build('cavmae_tiny_finetune', backbone=dict(
+                              audio_length=512)).backbone.pos_embed_a)
+    assert torch.equal(short.backbone.blocks_a[0].attn.qkv.weight,
+                       long_model.backbone.blocks_a[0].attn.qkv.weight)
+    # Longer than the checkpoint: interpolated along time, right shape.
+    longer = build('cavmae_tiny_finetune', backbone=dict(audio_length=2048))
+    longer.load_state_dict(state)
+    assert longer.backbone.pos_embed_a.shape == (1, 8 * 128, 64)
