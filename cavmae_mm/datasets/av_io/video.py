@@ -1,4 +1,5 @@
-"""Reading video frames at the reference's positions."""
+"""Reading video frames at the reference's positions, as a player shows
+them (display matrix applied, :mod:`.display`)."""
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
@@ -6,6 +7,7 @@ import numpy as np
 
 from .common import (CLIP_SECONDS, NUM_FRAME_POSITIONS, AVDataError,
                      _open_container)
+from .display import apply_orientation, display_orientation
 
 
 @dataclass
@@ -96,6 +98,8 @@ def read_video_frames(
     forward. A position past the last decodable frame (containers that
     over-report their frame count, truncated files) gets the last frame, the
     video counterpart of the reference's fall-back to lower frame indices.
+    Each frame is turned as its display matrix says (a phone's portrait
+    clip comes out portrait; ``VideoInfo`` keeps the stored size).
 
     Args:
         path (str): Video file.
@@ -106,7 +110,8 @@ def read_video_frames(
             Defaults to 1.
 
     Returns:
-        tuple: RGB uint8 frames ``[H, W, 3]`` in the order of ``positions``,
+        tuple: RGB uint8 frames ``[H, W, 3]`` (as displayed) in the order of
+        ``positions``,
         the frame index each one was taken from, and the :class:`VideoInfo`.
 
     Raises:
@@ -142,6 +147,11 @@ def read_video_frames(
                 container.seek(start_pts, stream=stream, backward=True)
 
         found = {}
+
+        def displayed(frame):
+            return apply_orientation(frame.to_ndarray(format='rgb24'),
+                                     display_orientation(frame, stream))
+
         last_frame, last_index, next_wanted = None, -1, 0
         try:
             for packet in container.demux(stream):
@@ -159,8 +169,8 @@ def read_video_frames(
                     while (next_wanted < len(wanted)
                            and seconds >= wanted[next_wanted] / info.fps -
                            half_frame):
-                        found[wanted[next_wanted]] = (
-                            frame.to_ndarray(format='rgb24'), frame_index)
+                        found[wanted[next_wanted]] = (displayed(frame),
+                                                      frame_index)
                         next_wanted += 1
                     if next_wanted == len(wanted):
                         break
@@ -173,7 +183,7 @@ def read_video_frames(
         if last_frame is None:
             raise AVDataError(path, 'no decodable video frames')
         if next_wanted < len(wanted):
-            tail = (last_frame.to_ndarray(format='rgb24'), last_index)
+            tail = (displayed(last_frame), last_index)
             for index in wanted[next_wanted:]:
                 found[index] = tail
     frames = [found[indices[p]][0] for p in positions]
