@@ -16,7 +16,7 @@ import numpy as np
 from mmengine.logging import print_log
 
 from .common import (CLIP_SECONDS, NUM_FRAME_POSITIONS, AVDataError,
-                     _open_container)
+                     _missing_track, _open_container)
 from .display import apply_orientation, display_orientation
 
 _logged_estimated_durations = set()  # per process: log once per file
@@ -180,8 +180,12 @@ def _video_info(stream, container, path: str,
 
 def _first_video_stream(container, path: str):
     if not container.streams.video:
-        raise AVDataError(path, 'no video track')
-    return container.streams.video[0]
+        raise _missing_track(container, path, 'video')
+    stream = container.streams.video[0]
+    if stream.codec_context is None:
+        raise AVDataError(path, 'unsupported video codec (no decoder in '
+                          'this FFmpeg build)')
+    return stream
 
 
 def probe_video(path: str, max_seconds: float = CLIP_SECONDS) -> VideoInfo:
@@ -190,7 +194,7 @@ def probe_video(path: str, max_seconds: float = CLIP_SECONDS) -> VideoInfo:
     :class:`VideoInfo`).
 
     Raises:
-        AVDataError: unreadable file or no video track.
+        AVDataError: unreadable file, no video track or no decoder.
     """
     path = str(path)
     container = _open_container(path)
@@ -236,8 +240,8 @@ def read_video_frames(
         constant-rate clip), and the :class:`VideoInfo`.
 
     Raises:
-        AVDataError: unreadable file, no video track, unknown frame rate or
-            no decodable frame.
+        AVDataError: unreadable file, no video track, no decoder, unknown
+            frame rate or no decodable frame.
     """
     path = str(path)
     container = _open_container(path)
