@@ -6,9 +6,11 @@ first audio channel at 16 kHz as ``<out>/audio/<video_id>.wav``; then
 ``{"data": [{"video_id", "wav", "video_path", "labels", "video"}]}``, which
 the reference's loader and ``AudioVisualDataset`` read.
 
-Inputs: folders (searched recursively for videos), glob patterns, list files
-(one ``<video> [labels]`` per line; tab-separated if paths have spaces) or
-JSON annotations with ``video`` entries. Parallel workers, a progress bar,
+Inputs: folders (every file in them, recursively: a file that is not usable
+media is listed as a failure with the reason), glob patterns, list files
+(``.txt``/``.csv``/``.tsv``/``.lst``: one ``<video> [labels]`` per line;
+tab-separated if paths have spaces), JSON annotations with ``video`` entries
+or single videos (any other file). Parallel workers, a progress bar,
 resumable (finished clips are skipped), and a summary of the failures at the
 end (also written to ``<out>/extract_failures.json``); a bad file never stops
 the run. Exit status 1 if any clip failed.
@@ -32,8 +34,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.webm', '.avi', '.mov', '.m4v', '.flv',
-                    '.mpg', '.mpeg')
+# A file argument with one of these endings is an annotation (a JSON with
+# `video` entries or a list); any other file is a video. Files found in a
+# folder are all videos to try: whatever is not usable media is reported
+# with the reason, never skipped unseen.
+ANNOTATION_EXTENSIONS = ('.json', '.txt', '.csv', '.tsv', '.lst')
 
 
 def parse_args(argv=None):
@@ -43,8 +48,9 @@ def parse_args(argv=None):
     parser.add_argument(
         'inputs',
         nargs='+',
-        help='folders, glob patterns, list files (.txt/.csv/.lst) or JSON '
-        'annotations with `video` entries')
+        help='folders (every file in them), glob patterns, list files '
+        '(.txt/.csv/.tsv/.lst), JSON annotations with `video` entries or '
+        'videos')
     parser.add_argument('--out-dir', required=True, help='output root')
     parser.add_argument(
         '--ann-out',
@@ -71,18 +77,37 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def collect_inputs(inputs, default_labels=''):
-    """Video items ``{"video", "labels", "video_id"}`` from the inputs."""
+def _folder_files(folder, skip_dir=None):
+    """Every file under ``folder`` (sorted, recursively), except those
+    under ``skip_dir`` (the output folder, when it lies inside)."""
+    skip = osp.realpath(skip_dir) if skip_dir else None
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        if skip is not None:
+            dirs[:] = [
+                name for name in dirs
+                if osp.realpath(osp.join(root, name)) != skip
+            ]
+        for name in sorted(files):
+            yield osp.join(root, name)
+
+
+def collect_inputs(inputs, default_labels='', out_dir=None):
+    """Video items ``{"video", "labels", "video_id"}`` from the inputs.
+
+    A folder contributes every file in it: whether a file is usable media
+    is decided by opening it (PyAV) when it is extracted, not by its name,
+    and one that is not ends in the failure list with the reason.
+    ``out_dir`` (the output root) is left out of folder scans.
+    """
     from cavmae_mm.datasets.av_dataset import read_annotation
     items = []
     for spec in inputs:
         if osp.isdir(spec):
-            for root, _, files in sorted(os.walk(spec)):
-                for name in sorted(files):
-                    if name.lower().endswith(VIDEO_EXTENSIONS):
-                        items.append(dict(video=osp.join(root, name)))
-        elif osp.isfile(spec) and not spec.lower().endswith(
-                VIDEO_EXTENSIONS):
+            items.extend(
+                dict(video=path) for path in _folder_files(spec, out_dir))
+        elif osp.isfile(spec) and spec.lower().endswith(
+                ANNOTATION_EXTENSIONS):
             # A JSON annotation with `video` entries or a list file.
             root = osp.dirname(osp.abspath(spec))
             for entry in read_annotation(spec):
@@ -117,7 +142,7 @@ def collect_inputs(inputs, default_labels=''):
 def main(argv=None):
     args = parse_args(argv)
     from tools.data.extraction import extract_clips
-    items = collect_inputs(args.inputs, args.labels)
+    items = collect_inputs(args.inputs, args.labels, args.out_dir)
     if not items:
         print('no input videos found', file=sys.stderr)
         return 1

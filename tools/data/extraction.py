@@ -7,6 +7,8 @@ first channel, as ``ffmpeg -ar 16000`` + ``sox remix 1``).
 """
 import os
 import os.path as osp
+import re
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional, Tuple
@@ -27,6 +29,67 @@ def clip_outputs(out_dir: str, video_id: str,
         frame_jpeg_path(frame_root, video_id, i) for i in range(num_positions)
     ]
     return frame_root, wav, jpegs
+
+
+# What extract_clip and write_wav write before the rename:
+# ``<file>.tmp<pid>.jpg`` / ``<file>.tmp<pid>.wav``.
+_TEMPORARY = re.compile(r'\.tmp(\d+)\.(jpg|wav)$')
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def remove_stale_temporaries(out_dir: str, min_age: float = 60.0) -> int:
+    """Delete the temporary files that a killed extraction left under
+    ``out_dir`` (its frames and audio folders).
+
+    A temporary file is renamed within milliseconds of being written, so
+    one whose writing process is gone, or that is older than ``min_age``
+    seconds (its process id reused since), is stale; a live run's
+    fresh ones are left alone. Its clip, missing that file, is extracted
+    again by the run.
+
+    Args:
+        out_dir (str): Output root.
+        min_age (float): Age in seconds past which a temporary file of a
+            running process id is stale too. Defaults to 60.
+
+    Returns:
+        int: Number of files removed.
+    """
+    removed = 0
+    now = time.time()
+    folders = [osp.join(out_dir, 'audio')]
+    frame_root = osp.join(out_dir, 'frames')
+    if osp.isdir(frame_root):
+        folders += [
+            osp.join(frame_root, name)
+            for name in sorted(os.listdir(frame_root))
+        ]
+    for folder in folders:
+        if not osp.isdir(folder):
+            continue
+        with os.scandir(folder) as listing:
+            for item in listing:
+                match = _TEMPORARY.search(item.name)
+                if match is None or not item.is_file():
+                    continue
+                try:
+                    stale = (not _process_alive(int(match.group(1)))
+                             or now - item.stat().st_mtime > min_age)
+                    if stale:
+                        os.remove(item.path)
+                        removed += 1
+                except FileNotFoundError:
+                    pass  # renamed or removed meanwhile
+    return removed
 
 
 def resize_and_crop(frames, size: int = 224, backend: str = 'pillow'):
@@ -119,7 +182,9 @@ def extract_clips(items: List[Dict],
 
     A worker process that crashes (a decoder segfault) breaks the pool; the
     clips it was running are then retried one at a time in a fresh process
-    each, so the culprit is found and reported and the others finish.
+    each, so the culprit is found and reported and the others finish. The
+    temporary files of an earlier, killed run are removed first
+    (:func:`remove_stale_temporaries`).
 
     Args:
         items (list[dict]): ``{"video", "video_id", "labels"}`` each.
@@ -135,7 +200,14 @@ def extract_clips(items: List[Dict],
         ``labels``, ``video``, ``status``) and failures (``video``,
         ``video_id``, ``reason``).
     """
+    from mmengine.logging import print_log
     from tqdm import tqdm
+    removed = remove_stale_temporaries(out_dir)
+    if removed:
+        print_log(
+            f'Removed {removed} temporary files of an interrupted '
+            f'extraction in {out_dir}; their clips are extracted again',
+            logger='current')
     jobs = [
         dict(
             index=i,

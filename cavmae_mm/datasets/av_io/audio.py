@@ -6,7 +6,7 @@ from typing import Tuple
 import numpy as np
 
 from .common import (SOUNDFILE_EXTENSIONS, TARGET_SAMPLE_RATE, AVDataError,
-                     _check_exists, _open_container)
+                     _check_exists, _missing_track, _open_container)
 
 
 def _first_channel_float(frame, channel: int) -> np.ndarray:
@@ -54,8 +54,11 @@ def _decode_audio_track(path: str, channel: int) -> Tuple[np.ndarray, dict]:
     container = _open_container(path)
     with container:
         if not container.streams.audio:
-            raise AVDataError(path, 'no audio track')
+            raise _missing_track(container, path, 'audio')
         stream = container.streams.audio[0]
+        if stream.codec_context is None:
+            raise AVDataError(path, 'unsupported audio codec (no decoder in '
+                              'this FFmpeg build)')
         chunks, orig_rate, bad_packets = [], stream.rate, 0
         num_channels = stream.channels
         try:

@@ -58,6 +58,18 @@ def _open_container(path: str):
         raise AVDataError(path, f'cannot open media file ({err})') from err
 
 
+def _missing_track(container, path: str, kind: str) -> AVDataError:
+    """The error for a file without a ``kind`` ('audio'/'video') track:
+    ``no <kind> track``, or ``not a media file`` when it has neither (a
+    subtitle or data file that FFmpeg opens)."""
+    if not container.streams.audio and not container.streams.video:
+        found = sorted({stream.type for stream in container.streams})
+        return AVDataError(
+            path, 'not a media file (no audio or video stream; streams: '
+            f'{", ".join(found) or "none"})')
+    return AVDataError(path, f'no {kind} track')
+
+
 def init_worker_process() -> None:
     """Initializer of the data tools' worker processes: one torch thread,
     as in a DataLoader worker. (A process forked after its parent used

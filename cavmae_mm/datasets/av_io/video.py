@@ -1,11 +1,25 @@
-"""Reading video frames at the reference's positions."""
+"""Reading video frames at the reference's positions.
+
+Positions are times: the reference's frame index ``i`` on the stream's
+nominal frame grid stands for ``i / fps`` seconds after the stream start,
+spread over the clip's real duration, and the frame shown at that time
+(by its presentation timestamp) is taken. For a constant-rate clip that is
+frame ``i`` itself; a variable-rate clip is covered end to end instead of
+its first ``frame_count / nominal fps`` seconds. Frames come out as a player
+shows them (display matrix applied, :mod:`.display`).
+"""
+import logging
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
 import numpy as np
+from mmengine.logging import print_log
 
 from .common import (CLIP_SECONDS, NUM_FRAME_POSITIONS, AVDataError,
-                     _open_container)
+                     _missing_track, _open_container)
+from .display import apply_orientation, display_orientation
+
+_logged_estimated_durations = set()  # per process: log once per file
 
 
 @dataclass
@@ -14,13 +28,20 @@ class VideoInfo:
 
     ``frame_count`` is the container's frame count (which, like OpenCV's
     ``CAP_PROP_FRAME_COUNT``, may include hidden pre-roll frames) or, when the
-    container has none, ``duration * fps``.
+    container has none, ``duration * fps``. ``duration`` comes from
+    ``duration_source``: ``'stream'`` or ``'container'`` (the header),
+    ``'frame count'`` (``frame_count / fps``), ``'packets'`` (the last
+    packet's timestamp, a demux without decoding) or ``'frames'``
+    (decoding); the last two stop once past ``max_seconds``.
+    ``width`` and ``height`` are the stored size (before the display matrix
+    turns the frames).
     """
     fps: float
     frame_count: int
     width: int
     height: int
     duration: float
+    duration_source: str = 'stream'
 
 
 def reference_frame_indices(
@@ -47,16 +68,105 @@ def reference_frame_indices(
     return [int(i * (total / num_positions)) for i in range(num_positions)]
 
 
-def _video_info(stream, container) -> VideoInfo:
+def grid_frame_count(frame_count: int, duration: float, fps: float) -> int:
+    """Frames of the nominal ``fps`` grid that ``duration`` spans: the
+    container's count where it agrees (within a frame; constant-rate clips,
+    so the reference's positions are kept), else ``round(duration * fps)``
+    (variable-rate clips, whose count is fewer; hidden pre-roll frames,
+    which make it more)."""
+    if duration <= 0 or fps <= 0:
+        return int(frame_count)
+    on_grid = duration * fps
+    if frame_count > 0 and abs(frame_count - on_grid) < 1:
+        return int(frame_count)
+    return int(round(on_grid))
+
+
+def _header_duration(stream, container) -> Tuple[float, str]:
+    if stream.duration and stream.time_base is not None:
+        return float(stream.duration * stream.time_base), 'stream'
+    if container.duration:
+        return container.duration / 1e6, 'container'  # AV_TIME_BASE units
+    return 0.0, ''
+
+
+def _packets_end(container, stream, fps: float,
+                 max_seconds: float) -> float:
+    """Seconds from the stream start to the end of its last packet that
+    has a timestamp (0 if none has); a demux without decoding, stopped once
+    past ``max_seconds``."""
+    time_base = float(stream.time_base)
+    start = stream.start_time
+    frame_seconds = 1.0 / fps if fps > 0 else 0.0
+    end = 0.0
+    try:
+        for packet in container.demux(stream):
+            stamp = packet.pts if packet.pts is not None else packet.dts
+            if stamp is None:
+                continue
+            if start is None:
+                start = stamp
+            length = (packet.duration * time_base
+                      if packet.duration else frame_seconds)
+            end = max(end, (stamp - start) * time_base + length)
+            if end > max_seconds + frame_seconds:
+                break
+    except Exception:  # a damaged tail: what was read counts
+        pass
+    return end
+
+
+def _frames_end(container, stream, fps: float, max_seconds: float) -> float:
+    """Seconds of the decodable frames at ``fps``, stopped once past
+    ``max_seconds``."""
+    frame_seconds = 1.0 / fps if fps > 0 else 0.0
+    frames = 0
+    try:
+        for _ in container.decode(stream):
+            frames += 1
+            if frames * frame_seconds > max_seconds + frame_seconds:
+                break
+    except Exception:
+        pass
+    return frames * frame_seconds
+
+
+def _scan_duration(path: str, stream_index: int, fps: float,
+                   max_seconds: float) -> Tuple[float, str]:
+    """The duration of a stream whose header has none: from its packets'
+    timestamps, else by decoding (in a container of its own, so the
+    caller's stays at the start)."""
+    with _open_container(path) as container:
+        end = _packets_end(container, container.streams[stream_index], fps,
+                           max_seconds)
+    if end > 0:
+        return end, 'packets'
+    with _open_container(path) as container:
+        return _frames_end(container, container.streams[stream_index], fps,
+                           max_seconds), 'frames'
+
+
+def _video_info(stream, container, path: str,
+                max_seconds: float = CLIP_SECONDS) -> VideoInfo:
     rate = stream.guessed_rate or stream.average_rate
     fps = float(rate) if rate else 0.0
-    if stream.duration is not None and stream.time_base is not None:
-        duration = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        duration = container.duration / 1e6
-    else:
-        duration = 0.0
+    duration, source = _header_duration(stream, container)
     frame_count = int(stream.frames or 0)
+    if duration <= 0 and frame_count > 0 and fps > 0:
+        duration, source = frame_count / fps, 'frame count'
+    elif duration <= 0:
+        duration, source = _scan_duration(path, stream.index, fps,
+                                          max_seconds)
+        if path not in _logged_estimated_durations:
+            _logged_estimated_durations.add(path)
+            how = ('the last packet timestamp'
+                   if source == 'packets' else 'decoding its frames')
+            print_log(
+                f'No duration in the header of {path}; estimated '
+                f'{duration:.3f} s from {how}, frame positions spread over '
+                f'{min(duration, max_seconds):.3f} s',
+                logger='current',
+                level=logging.WARNING)
     if frame_count <= 0 and fps > 0:
         frame_count = int(round(duration * fps))
     return VideoInfo(
@@ -64,21 +174,34 @@ def _video_info(stream, container) -> VideoInfo:
         frame_count=frame_count,
         width=int(stream.codec_context.width or 0),
         height=int(stream.codec_context.height or 0),
-        duration=duration)
+        duration=duration,
+        duration_source=source)
 
 
-def probe_video(path: str) -> VideoInfo:
-    """Frame rate, frame count and size of the first video stream.
+def _first_video_stream(container, path: str):
+    if not container.streams.video:
+        raise _missing_track(container, path, 'video')
+    stream = container.streams.video[0]
+    if stream.codec_context is None:
+        raise AVDataError(path, 'unsupported video codec (no decoder in '
+                          'this FFmpeg build)')
+    return stream
+
+
+def probe_video(path: str, max_seconds: float = CLIP_SECONDS) -> VideoInfo:
+    """Frame rate, frame count, size and duration of the first video
+    stream (a duration missing from the header is estimated, see
+    :class:`VideoInfo`).
 
     Raises:
-        AVDataError: unreadable file or no video track.
+        AVDataError: unreadable file, no video track or no decoder.
     """
     path = str(path)
     container = _open_container(path)
     with container:
-        if not container.streams.video:
-            raise AVDataError(path, 'no video track')
-        return _video_info(container.streams.video[0], container)
+        return _video_info(
+            _first_video_stream(container, path), container, path,
+            max_seconds)
 
 
 def read_video_frames(
@@ -90,12 +213,17 @@ def read_video_frames(
 ) -> Tuple[List[np.ndarray], List[int], VideoInfo]:
     """Decode the frames at the reference's positions of a video.
 
-    Position ``p`` is frame ``reference_frame_indices(...)[p]``; a frame is
-    located by its timestamp (``index / fps`` after the stream start, as
-    OpenCV seeks). One seek to the earliest wanted frame, then decoding
-    forward. A position past the last decodable frame (containers that
-    over-report their frame count, truncated files) gets the last frame, the
-    video counterpart of the reference's fall-back to lower frame indices.
+    Position ``p`` is time ``reference_frame_indices(N, fps)[p] / fps``
+    after the stream start, ``N`` = :func:`grid_frame_count` of the clip's
+    duration (estimated when the header has none, logged once per file);
+    the frame shown then is taken: the last one whose presentation time
+    (``pts * time_base``) is at most that time, half a nominal frame allowed
+    for timestamp jitter. One seek to the earliest wanted time, then
+    decoding forward. A position past the last decodable frame (a truncated
+    file, an over-reported duration) gets the last frame, the video
+    counterpart of the reference's fall-back to lower frame indices. Each
+    frame is turned as its display matrix says (a phone's portrait clip
+    comes out portrait).
 
     Args:
         path (str): Video file.
@@ -106,43 +234,52 @@ def read_video_frames(
             Defaults to 1.
 
     Returns:
-        tuple: RGB uint8 frames ``[H, W, 3]`` in the order of ``positions``,
-        the frame index each one was taken from, and the :class:`VideoInfo`.
+        tuple: RGB uint8 frames ``[H, W, 3]`` (as displayed) in the order of
+        ``positions``, the index on the nominal frame grid of each one's
+        timestamp (``round(seconds * fps)``, the frame index for a
+        constant-rate clip), and the :class:`VideoInfo`.
 
     Raises:
-        AVDataError: unreadable file, no video track, unknown frame rate or
-            no decodable frame.
+        AVDataError: unreadable file, no video track, no decoder, unknown
+            frame rate or no decodable frame.
     """
     path = str(path)
     container = _open_container(path)
     with container:
-        if not container.streams.video:
-            raise AVDataError(path, 'no video track')
-        stream = container.streams.video[0]
+        stream = _first_video_stream(container, path)
         if threads != 1:
             stream.thread_type = 'AUTO'
         stream.codec_context.thread_count = max(int(threads), 0)
-        info = _video_info(stream, container)
+        info = _video_info(stream, container, path, max_seconds)
         if info.fps <= 0:
             raise AVDataError(path, 'unknown frame rate')
-        # A container without a frame count: assume a full clip, positions
-        # past the end fall back to the last frame.
-        frame_count = info.frame_count or int(info.fps * max_seconds)
-        indices = reference_frame_indices(frame_count, info.fps,
-                                          num_positions, max_seconds)
+        fps = info.fps
+        indices = reference_frame_indices(
+            grid_frame_count(info.frame_count, info.duration, fps), fps,
+            num_positions, max_seconds)
         wanted = sorted({indices[p] for p in positions})
+        targets = [index / fps for index in wanted]  # seconds after start
+        tolerance = 0.5 / fps
         time_base = float(stream.time_base)
         start_pts = stream.start_time or 0
-        half_frame = 0.5 / info.fps
-        if wanted[0] > 0:
-            target_pts = start_pts + int(wanted[0] / info.fps / time_base)
+        if targets[0] > 0:
+            target_pts = start_pts + int(targets[0] / time_base)
             try:
                 container.seek(target_pts, stream=stream, backward=True)
             except Exception:
                 container.seek(start_pts, stream=stream, backward=True)
 
         found = {}
-        last_frame, last_index, next_wanted = None, -1, 0
+        shown = None  # [frame, seconds, rgb or None]: the latest frame
+
+        def take(entry):
+            if entry[2] is None:
+                rgb = entry[0].to_ndarray(format='rgb24')
+                entry[2] = apply_orientation(
+                    rgb, display_orientation(entry[0], stream))
+            return entry[2], max(int(round(entry[1] * fps)), 0)
+
+        next_target = 0
         try:
             for packet in container.demux(stream):
                 try:
@@ -151,31 +288,43 @@ def read_video_frames(
                     continue  # skip a corrupt packet, as ffmpeg does
                 for frame in frames:
                     if frame.pts is None:
-                        seconds = (last_index + 1) / info.fps
+                        seconds = (shown[1] + 1 / fps) if shown else 0.0
                     else:
                         seconds = (frame.pts - start_pts) * time_base
-                    frame_index = max(int(round(seconds * info.fps)), 0)
-                    last_frame, last_index = frame, frame_index
-                    while (next_wanted < len(wanted)
-                           and seconds >= wanted[next_wanted] / info.fps -
-                           half_frame):
-                        found[wanted[next_wanted]] = (
-                            frame.to_ndarray(format='rgb24'), frame_index)
-                        next_wanted += 1
-                    if next_wanted == len(wanted):
+                    entry = [frame, seconds, None]
+                    # Times before this frame are still showing the
+                    # previous one (this one, if it came first).
+                    while (next_target < len(targets) and
+                           seconds > targets[next_target] + tolerance):
+                        found[wanted[next_target]] = take(shown or entry)
+                        next_target += 1
+                    shown = entry
+                    # A frame that lasts past a time is the one shown then:
+                    # no need to decode the next one to know.
+                    length = getattr(frame, 'duration', 0) or 0
+                    end = seconds + length * time_base
+                    while (length > 0 and next_target < len(targets)
+                           and end > targets[next_target] + tolerance):
+                        found[wanted[next_target]] = take(shown)
+                        next_target += 1
+                    if next_target == len(targets):
                         break
-                if next_wanted == len(wanted):
+                if next_target == len(targets):
                     break
         except Exception as err:  # demuxing failed mid-file
-            if last_frame is None:
+            if shown is None:
                 raise AVDataError(path,
                                   f'cannot decode video ({err})') from err
-        if last_frame is None:
+        if shown is None:
             raise AVDataError(path, 'no decodable video frames')
-        if next_wanted < len(wanted):
-            tail = (last_frame.to_ndarray(format='rgb24'), last_index)
-            for index in wanted[next_wanted:]:
-                found[index] = tail
-    frames = [found[indices[p]][0] for p in positions]
-    frame_inds = [found[indices[p]][1] for p in positions]
+        for index in wanted[next_target:]:
+            found[index] = take(shown)  # the last frame shows until the end
+    frames, frame_inds, handed_out = [], [], set()
+    for position in positions:
+        image, frame_index = found[indices[position]]
+        if id(image) in handed_out:  # one frame for two positions
+            image = image.copy()
+        handed_out.add(id(image))
+        frames.append(image)
+        frame_inds.append(frame_index)
     return frames, frame_inds, info

@@ -125,8 +125,10 @@ class SampleAVFrames(BaseTransform):
     """Choose which of the reference's 10 frame positions to use.
 
     Position ``i`` is frame ``int(i * min(frame_count, int(10 * fps)) / 10)``
-    of the video (resolved by :class:`LoadAVFrames`); pre-extracted frames
-    are stored per position as ``frame_<i>/<video_id>.jpg``.
+    of a constant-rate video, in general the frame shown at that index's
+    time over the clip's real duration (resolved by :class:`LoadAVFrames`,
+    see :func:`~cavmae_mm.datasets.av_io.read_video_frames`); pre-extracted
+    frames are stored per position as ``frame_<i>/<video_id>.jpg``.
 
     Required Keys:
 
@@ -198,7 +200,8 @@ class LoadAVFrames(BaseTransform):
     :func:`~cavmae_mm.datasets.av_io.read_image` (PIL, RGB), a missing
     one replaced by the nearest lower position (the reference's fall-back).
     Otherwise ``filename`` is decoded with PyAV at the reference's frame
-    indices (see :func:`~cavmae_mm.datasets.av_io.read_video_frames`).
+    positions, by presentation time, and turned as its display matrix says
+    (see :func:`~cavmae_mm.datasets.av_io.read_video_frames`).
     Grayscale input becomes 3-channel RGB; any size or orientation is kept
     (resize and crop come next).
 
