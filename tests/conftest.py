@@ -1,5 +1,6 @@
-"""Shared fixtures: the sample clips, MMAction2's registry scope, and a
-factory of small media files."""
+"""Shared fixtures: the sample clips, MMAction2's registry scope, what the
+MMEngine logger says, and a factory of small media files."""
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,23 @@ def mmaction_scope():
     import cavmae_mm  # noqa: F401  (registers our modules)
     from mmengine.registry import init_default_scope
     init_default_scope('mmaction')
+
+
+@pytest.fixture
+def logged():
+    """What the current MMEngine logger emits during the test:
+    ``logged()`` returns the messages so far, ``logged(logging.WARNING)``
+    those at that level or above."""
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield lambda level=logging.NOTSET: [
+        record.getMessage() for record in records if record.levelno >= level
+    ]
+    logger.removeHandler(handler)
 
 
 def tone(freq, duration, sample_rate, amplitude=0.5):

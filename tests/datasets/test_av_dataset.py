@@ -258,25 +258,16 @@ def test_raise_policy_in_a_dataloader_worker(broken_toy, toy):
         info.value)
 
 
-def test_skip_policy_draws_another_sample_and_counts(broken_toy, toy):
+def test_skip_policy_draws_another_sample_and_counts(broken_toy, toy, logged):
     ann, corrupt, missing = broken_toy
     dataset = build(ann, toy['label_csv'])
     assert dataset.on_error == 'skip'
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
     np.random.seed(0)
-    try:
-        for _ in range(3):
-            sample = dataset[2]
-            assert sample['data_samples'].video_id not in ('corrupt', )
-            assert sample['inputs']['audio'].abs().sum() > 0
-    finally:
-        logger.removeHandler(handler)
-    warnings = [r.getMessage() for r in records if 'Skipping' in
-                r.getMessage()]
+    for _ in range(3):
+        sample = dataset[2]
+        assert sample['data_samples'].video_id not in ('corrupt', )
+        assert sample['inputs']['audio'].abs().sum() > 0
+    warnings = [m for m in logged() if 'Skipping' in m]
     counter = dataset.bad_sample_counter
     failed = set(counter.entries())
     assert counter.total >= 3 and 2 in failed and failed <= {2, 4}

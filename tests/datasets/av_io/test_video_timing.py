@@ -5,7 +5,6 @@ import logging
 import av
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 
 from cavmae_mm.datasets.av_io import (grid_frame_count, probe_video,
                                       read_video_frames,
@@ -21,18 +20,6 @@ def shown_at(slots, slot):
     """The frame a player shows at time ``slot``: the last one that
     started at or before it."""
     return max(s for s in slots if s <= slot)
-
-
-@pytest.fixture
-def warnings_logged():
-    """Messages the MMEngine logger emits at WARNING."""
-    records = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield lambda: [record.getMessage() for record in records]
-    logger.removeHandler(handler)
 
 
 def test_constant_rate_keeps_the_reference_indices(tmp_path):
@@ -101,7 +88,7 @@ def write_webm_without_duration(path, slots, rate):
     return path
 
 
-def test_webm_without_duration(tmp_path, warnings_logged):
+def test_webm_without_duration(tmp_path, logged):
     """A live-stream WebM (no duration anywhere in its header) of 4 s at
     10 fps: the duration comes from the last packet's timestamp and the
     positions spread over 40 frames (before: an assumed 10 s, positions 4..9
@@ -114,14 +101,14 @@ def test_webm_without_duration(tmp_path, warnings_logged):
     assert info.frame_count == 40
     assert inds == list(range(0, 40, 4))
     assert [frame_number(f) for f in frames] == inds
-    messages = [m for m in warnings_logged() if path in m]
+    messages = [m for m in logged(logging.WARNING) if path in m]
     assert messages == [
         f'No duration in the header of {path}; estimated 4.000 s from the '
         'last packet timestamp, frame positions spread over 4.000 s'
     ]
     read_video_frames(path, [3])  # logged once per file
     probe_video(path)
-    assert [m for m in warnings_logged() if path in m] == messages
+    assert [m for m in logged(logging.WARNING) if path in m] == messages
     assert probe_video(path).duration == pytest.approx(4.0)
 
 

@@ -1,13 +1,11 @@
 """Loading transforms (cavmae_mm/datasets/transforms/loading.py):
 LoadAudioWaveform, SampleAVFrames, LoadAVFrames and LoadStillImage (one
 image as a one-frame clip, decoded as pre-extracted frames are)."""
-import logging
 import random
 
 import numpy as np
 import pytest
 import soundfile
-from mmengine.logging import MMLogger
 from PIL import Image
 
 from cavmae_mm.datasets import AVDataError
@@ -79,24 +77,16 @@ def test_load_audio_waveform_from_wav_and_video(tmp_path, make_clip):
     assert 'LoadAudioWaveform(sample_rate=16000' in repr(LoadAudioWaveform())
 
 
-def test_load_audio_silence_policies(tmp_path):
+def test_load_audio_silence_policies(tmp_path, logged):
     path = str(tmp_path / 'silence.wav')
     soundfile.write(path, np.zeros(16000, np.int16), 16000)
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        assert LoadAudioWaveform(silence='keep')(
-            dict(audio_path=path))['waveform'].max() == 0
-        assert not records
-        LoadAudioWaveform()(dict(audio_path=path))  # 'warn' is the default
-        LoadAudioWaveform()(dict(audio_path=path))
-    finally:
-        logger.removeHandler(handler)
-    warnings = [r for r in records if 'Silent audio' in r.getMessage()]
-    assert len(warnings) == 1 and path in warnings[0].getMessage()
+    assert LoadAudioWaveform(silence='keep')(
+        dict(audio_path=path))['waveform'].max() == 0
+    assert not logged()
+    LoadAudioWaveform()(dict(audio_path=path))  # 'warn' is the default
+    LoadAudioWaveform()(dict(audio_path=path))
+    warnings = [m for m in logged() if 'Silent audio' in m]
+    assert len(warnings) == 1 and path in warnings[0]
     with pytest.raises(AVDataError, match='silent audio'):
         LoadAudioWaveform(silence='error')(dict(audio_path=path))
     with pytest.raises(ValueError):
