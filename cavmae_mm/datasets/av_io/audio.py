@@ -6,7 +6,7 @@ from typing import Tuple
 import numpy as np
 
 from .common import (SOUNDFILE_EXTENSIONS, TARGET_SAMPLE_RATE, AVDataError,
-                     _check_exists, _missing_track, _open_container)
+                     _check_exists, _open_container, first_stream)
 
 
 def _first_channel_float(frame, channel: int) -> np.ndarray:
@@ -53,12 +53,7 @@ def _decode_audio_track(path: str, channel: int) -> Tuple[np.ndarray, dict]:
     """Decode one channel of the first audio stream at its native rate."""
     container = _open_container(path)
     with container:
-        if not container.streams.audio:
-            raise _missing_track(container, path, 'audio')
-        stream = container.streams.audio[0]
-        if stream.codec_context is None:
-            raise AVDataError(path, 'unsupported audio codec (no decoder in '
-                              'this FFmpeg build)')
+        stream = first_stream(container, path, 'audio')
         chunks, orig_rate, bad_packets = [], stream.rate, 0
         num_channels = stream.channels
         try:

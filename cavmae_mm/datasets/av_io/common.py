@@ -70,6 +70,22 @@ def _missing_track(container, path: str, kind: str) -> AVDataError:
     return AVDataError(path, f'no {kind} track')
 
 
+def first_stream(container, path: str, kind: str):
+    """The first ``kind`` ('audio'/'video') stream of an open container.
+
+    Raises:
+        AVDataError: No such track (see :func:`_missing_track`), or no
+            decoder for its codec in this FFmpeg build.
+    """
+    streams = getattr(container.streams, kind)
+    if not streams:
+        raise _missing_track(container, path, kind)
+    if streams[0].codec_context is None:
+        raise AVDataError(path, f'unsupported {kind} codec (no decoder in '
+                          f'this FFmpeg build)')
+    return streams[0]
+
+
 def init_worker_process() -> None:
     """Initializer of the data tools' worker processes: one torch thread,
     as in a DataLoader worker. (A process forked after its parent used

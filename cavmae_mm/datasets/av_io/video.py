@@ -16,7 +16,7 @@ import numpy as np
 from mmengine.logging import print_log
 
 from .common import (CLIP_SECONDS, NUM_FRAME_POSITIONS, AVDataError,
-                     _missing_track, _open_container)
+                     _open_container, first_stream)
 from .display import apply_orientation, display_orientation
 
 _logged_estimated_durations = set()  # per process: log once per file
@@ -178,16 +178,6 @@ def _video_info(stream, container, path: str,
         duration_source=source)
 
 
-def _first_video_stream(container, path: str):
-    if not container.streams.video:
-        raise _missing_track(container, path, 'video')
-    stream = container.streams.video[0]
-    if stream.codec_context is None:
-        raise AVDataError(path, 'unsupported video codec (no decoder in '
-                          'this FFmpeg build)')
-    return stream
-
-
 def probe_video(path: str, max_seconds: float = CLIP_SECONDS) -> VideoInfo:
     """Frame rate, frame count, size and duration of the first video
     stream (a duration missing from the header is estimated, see
@@ -200,7 +190,7 @@ def probe_video(path: str, max_seconds: float = CLIP_SECONDS) -> VideoInfo:
     container = _open_container(path)
     with container:
         return _video_info(
-            _first_video_stream(container, path), container, path,
+            first_stream(container, path, 'video'), container, path,
             max_seconds)
 
 
@@ -246,7 +236,7 @@ def read_video_frames(
     path = str(path)
     container = _open_container(path)
     with container:
-        stream = _first_video_stream(container, path)
+        stream = first_stream(container, path, 'video')
         if threads != 1:
             stream.thread_type = 'AUTO'
         stream.codec_context.thread_count = max(int(threads), 0)
