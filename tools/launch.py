@@ -1,13 +1,14 @@
 """What ``tools/train.py`` and ``tools/test.py`` share: the job options
-(work dir, config overrides, launcher), their merging into the config,
-building the runner once the process is set up, and checking the
+(work dir, data root, config overrides, launcher), their merging into the
+config, checking that the data is there, building the runner once the
+process is set up, and checking the
 checkpoint to evaluate (strictly unless asked otherwise;
 ``tools/leaderboard.py`` loads the same way)."""
 import argparse
 import copy
 import os
 import os.path as osp
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch.nn as nn
 from mmengine.config import Config, DictAction
@@ -17,7 +18,8 @@ from mmengine.runner import Runner
 
 from cavmae_mm.engine.cpu_runtime import configure_cpu_runtime_from_cfg
 from cavmae_mm.engine.distributed import setup_cpu_distributed
-from cavmae_mm.utils.config_checks import check_data_geometry
+from cavmae_mm.utils.config_checks import (DATALOADERS, check_data_files,
+                                           check_data_geometry)
 from cavmae_mm.utils import (CheckpointMismatchError, compare_and_load,
                              get_state_dict, load_checkpoint_safe)
 
@@ -28,9 +30,15 @@ NON_STRICT_HINT = ('to evaluate a partial load on purpose, pass --non-strict '
 
 def add_job_args(parser: argparse.ArgumentParser, work_dir_help: str,
                  cfg_options_help: str) -> None:
-    """``--work-dir``, ``--cfg-options``, ``--launcher`` and the
-    ``--local-rank`` that ``torch.distributed.launch`` passes."""
+    """``--work-dir``, ``--data-root``, ``--cfg-options``, ``--launcher``
+    and the ``--local-rank`` that ``torch.distributed.launch`` passes."""
     parser.add_argument('--work-dir', help=work_dir_help)
+    parser.add_argument(
+        '--data-root',
+        metavar='DIR',
+        help='the data set folder: the data_root of every data loader\'s '
+        'data set (relative annotation, label CSV and media paths are '
+        'taken from it)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help=cfg_options_help)
     parser.add_argument(
@@ -50,8 +58,11 @@ def parse_job_args(parser: argparse.ArgumentParser, argv=None):
 
 
 def merge_job_args(cfg: Config, args) -> None:
-    """Launcher and work dir (``./work_dirs/<config name>`` unless set)."""
+    """Launcher, work dir (``./work_dirs/<config name>`` unless set) and
+    data root (:func:`set_data_root`)."""
     cfg.launcher = args.launcher
+    if getattr(args, 'data_root', None) is not None:
+        set_data_root(cfg, args.data_root)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -59,11 +70,48 @@ def merge_job_args(cfg: Config, args) -> None:
                                 osp.splitext(osp.basename(args.config))[0])
 
 
-def build_runner(cfg: Config, launcher: str):
-    """Check that the data fits the model (:func:`check_data_geometry`),
-    set up the process (CPU process groups, the CPU fast path) and build
-    the config's runner (MMEngine's ``Runner`` unless ``runner_type``)."""
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """Set ``data_root`` of the data sets of every ``*_dataloader`` of
+    ``cfg`` (of the wrapped data sets, not of ``RepeatDataset`` or
+    ``ConcatDataset`` themselves) and the config's own ``data_root``.
+
+    The data set base configs copy their ``data_root`` into each data
+    loader when the config is parsed, so overriding the top-level
+    ``data_root`` alone would move nothing.
+    """
+    if 'data_root' in cfg:
+        cfg.data_root = data_root
+    for key in list(cfg.keys()):
+        loader = cfg.get(key)
+        if key.endswith('_dataloader') and isinstance(loader, dict):
+            _set_dataset_root(loader.get('dataset'), data_root)
+
+
+def _set_dataset_root(dataset, data_root: str) -> None:
+    if not isinstance(dataset, dict):
+        return
+    inner = [dataset.get('dataset')] + list(dataset.get('datasets') or [])
+    if any(isinstance(d, dict) for d in inner):
+        for wrapped in inner:
+            _set_dataset_root(wrapped, data_root)
+    else:
+        dataset['data_root'] = data_root
+
+
+def build_runner(cfg: Config, launcher: str,
+                 dataloaders: Sequence[str] = DATALOADERS):
+    """Check that the data fits the model (:func:`check_data_geometry`)
+    and is there (:func:`check_data_files`, for the ``dataloaders`` the job
+    runs), set up the process (CPU process groups,
+    the CPU fast path) and build the config's runner (MMEngine's
+    ``Runner`` unless ``runner_type``).
+
+    Raises:
+        MissingDataError: A data file or folder is missing (before any
+            model is built).
+    """
     check_data_geometry(cfg)
+    check_data_files(cfg, dataloaders)
     setup_cpu_distributed(cfg, launcher)
     configure_cpu_runtime_from_cfg(cfg)
     if 'runner_type' not in cfg:

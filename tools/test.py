@@ -22,6 +22,7 @@ from mmengine.config import Config
 
 import cavmae_mm  # noqa: F401
 from cavmae_mm.utils import CheckpointMismatchError, UnsafeCheckpointError
+from cavmae_mm.utils.config_checks import MissingDataError, check_data_files
 
 # Repository root on sys.path: tools import their helpers as ``tools.*``
 # (the rule: tools/__init__.py).
@@ -31,6 +32,10 @@ if ROOT not in sys.path:
 from tools.launch import (NON_STRICT_HINT, add_job_args,  # noqa: E402
                           build_runner, check_checkpoint, merge_job_args,
                           parse_job_args)
+
+
+#: The data loaders a test runs.
+TEST_DATALOADERS = ('test_dataloader',)
 
 
 def parse_args(argv=None):
@@ -77,13 +82,15 @@ def main(argv=None):
     Raises:
         CheckpointMismatchError: The checkpoint does not fit the model (and
             no ``--non-strict``).
+        MissingDataError: The test data is not there.
     """
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    check_data_files(cfg, TEST_DATALOADERS)  # before check_checkpoint's model
     if cfg.get('load_from') is not None:
         check_checkpoint(cfg, cfg.load_from, strict=not args.non_strict)
-    runner = build_runner(cfg, args.launcher)
+    runner = build_runner(cfg, args.launcher, dataloaders=TEST_DATALOADERS)
     return runner.test()
 
 
@@ -92,5 +99,5 @@ if __name__ == '__main__':
         main()
     except CheckpointMismatchError as err:
         sys.exit(f'error: {err}\n  {NON_STRICT_HINT}')
-    except UnsafeCheckpointError as err:
+    except (MissingDataError, UnsafeCheckpointError) as err:
         sys.exit(f'error: {err}')

@@ -9,6 +9,7 @@ path's process settings (:mod:`cavmae_mm.engine.cpu_runtime`; a config
 opts out with ``cpu_fast_path = False``). Examples::
 
     python tools/train.py configs/cavmae_pretrain.py
+    python tools/train.py configs/cavmae_pretrain.py --data-root /my/audioset
     python tools/train.py configs/cavmae_finetune_vggsound.py --amp \\
         --cfg-options load_from=work_dirs/cavmae_pretrain/epoch_25.pth
     bash tools/dist_train.sh configs/cavmae_pretrain.py 4 --resume
@@ -20,6 +21,7 @@ import sys
 from mmengine.config import Config
 
 import cavmae_mm  # noqa: F401  (registers our modules; configs do too)
+from cavmae_mm.utils.config_checks import MissingDataError
 
 # Repository root on sys.path: tools import their helpers as ``tools.*``
 # (the rule: tools/__init__.py).
@@ -143,9 +145,13 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    runner = build_runner(cfg, args.launcher)
+    runner = build_runner(cfg, args.launcher,
+                          dataloaders=('train_dataloader', 'val_dataloader'))
     runner.train()
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except MissingDataError as err:
+        sys.exit(f'error: {err}')

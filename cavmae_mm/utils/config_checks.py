@@ -1,4 +1,8 @@
-"""Build-time checks that a config's data fits its model.
+"""Build-time checks that a config's data is there and fits its model.
+
+The data files (:func:`check_data_files`): a missing annotation, label CSV
+or data folder otherwise ends a long log with a traceback from deep inside
+the data loader, with no word about where the path is set.
 
 The backbone owns the input geometry (``audio_length``, ``num_mel_bins``,
 ``img_size``); the pipelines restate it in their transforms. A mismatch
@@ -6,9 +10,11 @@ otherwise fails deep in the first forward, or not at all when a shorter
 spectrogram is silently padded.
 """
 import inspect
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+import os.path as osp
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from mmaction.registry import MODELS, TRANSFORMS
+from mmaction.registry import DATASETS, MODELS, TRANSFORMS
+from ..datasets import AudioVisualDataset
 from ..models.backbones import CAVMAEViT
 
 #: The data loaders the runner builds (a config may carry other
@@ -18,6 +24,80 @@ DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 #: ``{transform: {argument: backbone argument}}``.
 AUDIO_ARGS = {'KaldiFbank': {'target_length': 'audio_length',
                              'num_mel_bins': 'num_mel_bins'}}
+#: Said after each missing path when the config has no
+#: ``data_preparation`` (the data set base configs set one).
+DEFAULT_PREPARATION = 'docs/data.md ("Preparing a data set") says how to ' \
+    'make it'
+
+
+class MissingDataError(FileNotFoundError):
+    """Data files or folders of a config's data loaders are not there; the
+    message has one line per missing path."""
+
+
+def check_data_files(cfg, dataloaders: Sequence[str] = DATALOADERS) -> None:
+    """Check that the files the data loaders read first are there.
+
+    For each ``AudioVisualDataset`` of the given data loaders (wrapped data
+    sets included): its ``data_root`` folder, ``ann_file`` and
+    ``label_csv`` (relative paths taken from ``data_root``, as the data set
+    does). A path under a missing ``data_root`` is not listed again. Each
+    missing path is one line: the path, the config keys that set it, and
+    how to make it (the config's ``data_preparation``, where ``{data_root}``
+    stands for the data set's root) or to point ``--data-root`` elsewhere.
+    The media files the annotations name are not checked here (the data
+    set's bad-sample policy handles those).
+
+    Args:
+        cfg (mmengine.Config | dict): A full config.
+        dataloaders (Sequence[str]): The data loaders the job runs.
+            Defaults to :data:`DATALOADERS`.
+
+    Raises:
+        MissingDataError: A path is missing.
+    """
+    missing: Dict[str, List[str]] = {}  # path -> config keys
+    roots: Dict[str, str] = {}  # path -> its data set's data root
+    for key in dataloaders:
+        loader = cfg.get(key)
+        if not isinstance(loader, dict):
+            continue
+        for dataset_key, dataset in _datasets(loader.get('dataset'),
+                                              f'{key}.dataset'):
+            if _resolve(DATASETS, dataset) is not AudioVisualDataset:
+                continue
+            for arg, path in _missing_paths(dataset):
+                missing.setdefault(path, []).append(f'{dataset_key}.{arg}')
+                roots[path] = dataset.get('data_root') or osp.dirname(path)
+    if not missing:
+        return
+    preparation = cfg.get('data_preparation') or DEFAULT_PREPARATION
+    lines = [
+        f'{path}: not found (set by {", ".join(keys)}); ' +
+        preparation.replace('{data_root}', roots[path]) +
+        ', or give its folder with --data-root'
+        for path, keys in missing.items()
+    ]
+    raise MissingDataError('the data of the config is not there:\n  ' +
+                           '\n  '.join(lines))
+
+
+def _missing_paths(dataset: dict) -> Iterator[Tuple[str, str]]:
+    """``(argument, path)`` of the missing data root, annotation and label
+    CSV of one data set config."""
+    data_root = dataset.get('data_root')
+    if data_root and not osp.isdir(data_root):
+        yield 'data_root', data_root
+    for arg in ('ann_file', 'label_csv'):
+        path = dataset.get(arg)
+        if not path:
+            continue
+        if data_root and not osp.isabs(path):
+            if not osp.isdir(data_root):
+                continue  # listed with its root
+            path = osp.join(data_root, path)
+        if not osp.isfile(path):
+            yield arg, path
 
 
 def check_data_geometry(cfg) -> None:
@@ -129,15 +209,22 @@ def _pipelines(cfg) -> Iterator[Tuple[str, list]]:
 
 
 def _dataset_pipelines(dataset, key: str) -> Iterator[Tuple[str, list]]:
-    """Pipelines of a data set config and of the data sets it wraps
-    (``dataset`` of ``RepeatDataset``, ``datasets`` of ``ConcatDataset``)."""
+    """Pipelines of a data set config and of the data sets it wraps."""
+    for dataset_key, inner in _datasets(dataset, key):
+        if isinstance(inner.get('pipeline'), (list, tuple)):
+            yield f'{dataset_key}.pipeline', inner['pipeline']
+
+
+def _datasets(dataset, key: str) -> Iterator[Tuple[str, dict]]:
+    """``(config key, config)`` of a data set config and of the data sets
+    it wraps (``dataset`` of ``RepeatDataset``, ``datasets`` of
+    ``ConcatDataset``)."""
     if not isinstance(dataset, dict):
         return
-    if isinstance(dataset.get('pipeline'), (list, tuple)):
-        yield f'{key}.pipeline', dataset['pipeline']
-    yield from _dataset_pipelines(dataset.get('dataset'), f'{key}.dataset')
+    yield key, dataset
+    yield from _datasets(dataset.get('dataset'), f'{key}.dataset')
     for index, inner in enumerate(dataset.get('datasets') or []):
-        yield from _dataset_pipelines(inner, f'{key}.datasets[{index}]')
+        yield from _datasets(inner, f'{key}.datasets[{index}]')
 
 
 def _type_name(cfg: dict) -> str:

@@ -3,6 +3,7 @@ set: argument merging, 2-process CPU DDP with the global contrastive batch,
 FSDP, exact resume (then tools/test.py with --dump and
 tools/average_checkpoints.py on the result), and the MMAction2-recognizer
 configs on the real pipeline."""
+import glob
 import json
 import os
 import os.path as osp
@@ -243,3 +244,32 @@ def test_mmaction_recognizer_configs_train_on_toy_data(
     records = scalars(str(tmp_path / 'work'))
     assert any('loss_cls' in r for r in records)
     assert any('acc/top1' in r for r in records)
+
+
+def test_the_log_has_the_config_once_and_no_per_parameter_lines(
+        toy_root, tmp_path):
+    """One tools/train.py run: the config dumped once in its log file, and
+    MMEngine's initialization report (3 lines per parameter) kept for
+    ``log_level='DEBUG'``."""
+    cfg = small_config(toy_root)
+    cfg.train_cfg.max_epochs = 1
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    path = str(tmp_path / 'log.py')
+    cfg.dump(path)
+
+    def log_of(work_dir, *options):
+        train_tool.main([path, '--work-dir', str(tmp_path / work_dir),
+                         '--cfg-options', f'experiment_name={work_dir}',
+                         *options])
+        [log_file] = glob.glob(str(tmp_path / work_dir / '*' / '*.log'))
+        with open(log_file) as f:
+            return f.read()
+
+    log = log_of('info')
+    assert log.count(' - INFO - Config:\n') == 1
+    assert 'Initialization information' not in log
+    assert 'backbone.pos_embed_a' not in log
+    assert 'torch.Size' not in log
+    log = log_of('debug', 'log_level=DEBUG')
+    assert log.count(' - DEBUG - Initialization of each parameter:\n') == 1
+    assert 'backbone.pos_embed_a - (1, ' in log

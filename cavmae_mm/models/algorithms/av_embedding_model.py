@@ -5,10 +5,11 @@ import torch
 from mmengine.model import BaseModel
 
 from mmaction.utils import OptSampleList
+from ..utils.init_log import InitInfoAtDebugMixin
 from .cavmae import store_embeddings
 
 
-class AVEmbeddingModel(BaseModel):
+class AVEmbeddingModel(InitInfoAtDebugMixin, BaseModel):
     """Wraps a ``CAVMAE`` or a fine-tuned ``CAVMAERecognizer`` so that its
     ``predict`` stores the retrieval embeddings (``audio_feature``,
     ``visual_feature``, see :meth:`CAVMAEViT.extract_embeddings`) in the

@@ -7,6 +7,7 @@ from mmengine.model import BaseModel
 
 from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList
+from ..utils.init_log import InitInfoAtDebugMixin
 
 ForwardResults = Union[Dict[str, torch.Tensor], List, tuple, torch.Tensor]
 
@@ -85,7 +86,7 @@ def fill_from_backbone(cfg: dict, key: str,
 
 
 @MODELS.register_module()
-class CAVMAE(BaseModel):
+class CAVMAE(InitInfoAtDebugMixin, BaseModel):
     """Contrastive audio-visual masked autoencoder (pre-training).
 
     Wires a backbone (``CAVMAEViT``), a neck (``CAVMAEPretrainDecoder``, may be

@@ -8,10 +8,11 @@ from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList
 from ..algorithms.cavmae import split_inputs
 from ..modes import check_mode, uses
+from ..utils.init_log import InitInfoAtDebugMixin
 
 
 @MODELS.register_module()
-class CAVMAERecognizer(BaseRecognizer):
+class CAVMAERecognizer(InitInfoAtDebugMixin, BaseRecognizer):
     """An MMAction2 recognizer over a ``CAVMAEViT`` backbone.
 
     Inputs: ``dict(audio=[B, T, F], imgs=[B, V, 3, H, W])`` (either may be

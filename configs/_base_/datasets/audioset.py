@@ -11,6 +11,8 @@ ann_file_20k = 'audioset_20k_cleaned.json'
 ann_file_eval = 'audioset_eval_cleaned.json'
 ann_file_retrieval = 'audioset_eval_5_per_class_for_retrieval_cleaned.json'
 label_csv = 'class_labels_indices.csv'
+# What tools/train.py and tools/test.py say when the data is not there.
+data_preparation = 'docs/data.md ("Preparing a data set") says how to make it'
 # ------------------------------------------------------------------------
 dataset_type = 'AudioVisualDataset'
 num_workers = 8

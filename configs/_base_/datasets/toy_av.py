@@ -14,6 +14,10 @@ ann_file_train = 'finetune_train.json'
 ann_file_val = 'finetune_val.json'
 ann_file_retrieval = 'retrieval.json'
 label_csv = 'class_labels_indices.csv'
+# What tools/train.py and tools/test.py say when the data is not there.
+data_preparation = (
+    'make it with: python tools/data/make_toy_av.py --out-dir {data_root} '
+    '--extract --train-per-class 64 --duration 4 --width 160 --height 120')
 # ------------------------------------------------------------------------
 dataset_type = 'AudioVisualDataset'
 target_length = 384  # fbank frames (3.84 s of the 4 s clips)

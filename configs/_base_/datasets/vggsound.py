@@ -11,6 +11,8 @@ ann_file_train = 'vgg_train_cleaned.json'  # + vgg_train_cleaned_weight.csv
 ann_file_test = 'vgg_test_cleaned.json'
 ann_file_retrieval = 'vgg_test_5_per_class_for_retrieval_cleaned.json'
 label_csv = 'class_labels_indices_vgg.csv'
+# What tools/train.py and tools/test.py say when the data is not there.
+data_preparation = 'docs/data.md ("Preparing a data set") says how to make it'
 # ------------------------------------------------------------------------
 dataset_type = 'AudioVisualDataset'
 num_workers = 8
