@@ -1,32 +1,43 @@
-"""Audio and visual embeddings of every item of an annotation file.
+"""Audio and visual embeddings of an annotation file or of media files.
 
-Reads the reference's annotation JSON (``wav`` + ``video_path`` frames) or a
-list of videos, exactly as ``AudioVisualDataset`` does, loads every item with
-the config's test pipeline (``cavmae_mm.apis.InferencePipeline``), embeds it
+An input is an annotation (``.json``, ``.txt``, ``.csv``, ``.list``: the
+reference's JSON with ``wav`` + ``video_path`` frames, or a list of videos,
+read exactly as ``AudioVisualDataset`` does), a media file (probed with
+PyAV: a container with a video track is a clip, one with only an audio track
+an audio file; an image a still frame), a folder (every file in it, sorted)
+or a glob. A file that is not media is listed as failed with its reason and
+the run goes on. Every item is loaded with the config's test pipeline
+(``cavmae_mm.apis.InferencePipeline``) in data-loader workers, embedded
 with a pre-trained or fine-tuned CAV-MAE (each modality's single-modality
-path, mean over tokens, L2-normalized: the retrieval features) in batches,
-and writes, in annotation order:
+path, mean over tokens, L2-normalized: the retrieval features) in batches
+of items that have the same modalities, and written in input order:
 
 * ``OUT.npz``: ``ids`` ``[N]``, ``audio`` ``[N, D]``, ``visual`` ``[N, D]``
   (+ ``audio_tokens`` ``[N, La, D]``, ``visual_tokens`` ``[N, V, Lv, D]``
-  with ``--with-tokens``), ``failed_ids``, ``failed_reasons``;
+  with ``--with-tokens``), ``missing`` ``[N]`` (``''`` or e.g.
+  ``'audio (no audio track)'``), ``failed_ids``, ``failed_reasons``;
 * or, for an ``OUT`` without ``.npz``, a folder with ``ids.txt``,
   ``audio.npy``, ``visual.npy`` (+ token ``.npy`` files, written as
-  memory maps) and ``meta.json``.
+  memory maps) and ``meta.json`` (with ``missing`` and ``failed``).
 
-An item that cannot be loaded stops the run, or with ``--skip-bad`` gets NaN
-rows and is listed in ``failed_ids``. Example::
+A clip without an audio track (or any missing modality) gets NaN rows for
+that modality and a ``missing`` note. An item that cannot be loaded stops the
+run, or with ``--skip-bad`` gets NaN rows and is listed in ``failed_ids``.
+Examples::
 
     python tools/extract_features.py configs/cavmae_toy_pretrain.py \\
         work_dirs/pretrain/best.pth data/toy_av/retrieval.json \\
         --out work_dirs/features/retrieval.npz --batch-size 16
+    python tools/extract_features.py CONFIG CKPT my_clips/ 'more/*.mp4' \\
+        --out feats.npz --workers 4 --amp
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from mmengine.config import DictAction
@@ -34,10 +45,14 @@ from mmengine.config import DictAction
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Extract CAV-MAE embeddings for an annotation file')
+        description='Extract CAV-MAE embeddings of an annotation file or '
+        'of media files, folders and globs')
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('ann_file', help='annotation (JSON or video list)')
+    parser.add_argument(
+        'inputs', nargs='+', metavar='INPUT',
+        help='annotation file (JSON or video list), media file, folder or '
+        'glob')
     parser.add_argument('--out', required=True,
                         help='OUT.npz, or a folder for .npy files')
     parser.add_argument('--data-root',
@@ -47,7 +62,8 @@ def parse_args(argv=None):
                         choices=('auto', 'extracted', 'video'),
                         help='extracted wav + frames, or the video files')
     parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--num-workers', type=int, default=2)
+    parser.add_argument('--num-workers', '--workers', type=int, default=2,
+                        help='data-loader workers that decode the inputs')
     parser.add_argument(
         '--frames',
         help="'middle', 'all' (frames averaged) or a position 0-9 "
@@ -60,6 +76,12 @@ def parse_args(argv=None):
                         help='give unreadable items NaN rows instead of '
                         'stopping')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='autocast: bfloat16 on the CPU, float16 on CUDA')
+    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'],
+                        help='autocast dtype for --amp (e.g. bfloat16 on '
+                        'CUDA)')
     parser.add_argument('--no-progress', action='store_true')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -75,7 +97,8 @@ class AnnotationItems:
     Args:
         infos (list[dict]): ``data_info`` of each item.
         loader (InferencePipeline): Turns an item into a packed sample.
-        modalities (Sequence[str]): Wanted modalities (all required).
+        modalities (Sequence[str]): Wanted modalities (a missing one is
+            noted in the record's ``missing``).
     """
 
     def __init__(self, infos: List[Dict], loader, modalities) -> None:
@@ -88,11 +111,11 @@ class AnnotationItems:
 
     def __getitem__(self, index: int) -> Dict:
         try:
-            data, _ = self.loader(self.infos[index], self.modalities,
-                                  allow_missing=False)
+            data, missing = self.loader(self.infos[index], self.modalities,
+                                        allow_missing=True)
         except Exception as err:  # reported by the main process
             return dict(index=index, error=f'{type(err).__name__}: {err}')
-        return dict(index=index, data=data)
+        return dict(index=index, data=data, missing=missing)
 
 
 def collate(batch: List[Dict]) -> List[Dict]:
@@ -110,6 +133,75 @@ def read_items(ann_file: str, data_root: Optional[str],
         parse_entry(entry, source, root, f'{ann_file}: item {i}')
         for i, entry in enumerate(read_annotation(ann_file))
     ]
+
+
+#: Inputs read as an annotation, by extension.
+ANNOTATION_EXTENSIONS = ('.json', '.txt', '.csv', '.list')
+#: Inputs read as a still frame, by extension.
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def probe_media(path: str) -> Tuple[Optional[Dict], Optional[str]]:
+    """The ``data_info`` of a media file, or why it is not one: an image is
+    a still frame; a container with a video track a clip (its audio track,
+    if any, decoded by the pipeline); with only an audio track audio."""
+    from cavmae_mm.apis.inputs import item_to_data_info
+    if path.lower().endswith(IMAGE_EXTENSIONS):
+        return item_to_data_info((None, path)), None
+    import av
+    try:
+        with av.open(path) as container:
+            has_video = bool(container.streams.video)
+            has_audio = bool(container.streams.audio)
+    except Exception as err:  # PyAV raises several types for non-media
+        return None, f'not a media file ({type(err).__name__}: {err})'
+    if has_video:
+        return item_to_data_info(path), None
+    if has_audio:
+        return item_to_data_info((path, None)), None
+    return None, 'not a media file (no audio or video track)'
+
+
+def expand_input(spec: str) -> List[str]:
+    """The files of a glob, a folder (recursively, sorted) or a file."""
+    if glob.has_magic(spec):
+        paths = sorted(glob.glob(spec, recursive=True))
+        if not paths:
+            raise FileNotFoundError(f'no file matches {spec}')
+        return [p for path in paths for p in expand_input(path)]
+    if osp.isdir(spec):
+        return sorted(
+            osp.join(folder, name) for folder, _, names in os.walk(spec)
+            for name in names)
+    if not osp.isfile(spec):
+        raise FileNotFoundError(f'input not found: {spec}')
+    return [spec]
+
+
+def gather_items(specs: List[str], data_root: Optional[str],
+                 source: str) -> Tuple[List[Dict], Dict[int, str]]:
+    """``data_info`` of every item of the inputs, in order, and the reason
+    of each file that is not media (by index; its info has no source)."""
+    infos: List[Dict] = []
+    rejected: Dict[int, str] = {}
+    for spec in specs:
+        if not glob.has_magic(spec) and not osp.isdir(spec) and \
+                spec.lower().endswith(ANNOTATION_EXTENSIONS):
+            infos += read_items(spec, data_root, source)
+            continue
+        for path in expand_input(spec):
+            info, reason = probe_media(path)
+            if info is None:
+                rejected[len(infos)] = f'{path}: {reason}'
+                info = dict(video_id=osp.splitext(osp.basename(path))[0])
+            infos.append(info)
+    return infos, rejected
+
+
+def describe_missing(missing: Dict[str, str]) -> str:
+    from cavmae_mm.models.modes import MODALITY_NAMES
+    return ', '.join(f'{MODALITY_NAMES[m]} ({reason})'
+                     for m, reason in missing.items())
 
 
 class FeatureWriter:
@@ -143,13 +235,14 @@ class FeatureWriter:
         self.arrays[name][rows] = values
 
     def close(self, ids: List[str], failed: Dict[int, str],
-              meta: Dict) -> List[str]:
+              missing: List[str], meta: Dict) -> List[str]:
         """Write everything; returns the files written."""
         failed_ids = np.array([ids[i] for i in sorted(failed)], dtype=str)
         failed_reasons = np.array([failed[i] for i in sorted(failed)],
                                   dtype=str)
         if self.to_npz:
             np.savez(self.out, ids=np.array(ids, dtype=str),
+                     missing=np.array(missing, dtype=str),
                      failed_ids=failed_ids, failed_reasons=failed_reasons,
                      meta=json.dumps(meta), **self.arrays)
             return [self.out]
@@ -160,11 +253,27 @@ class FeatureWriter:
         with open(osp.join(self.out, 'ids.txt'), 'w') as f:
             f.write(''.join(f'{video_id}\n' for video_id in ids))
         with open(osp.join(self.out, 'meta.json'), 'w') as f:
-            json.dump(dict(meta, failed=dict(zip(failed_ids.tolist(),
-                                                 failed_reasons.tolist()))),
-                      f, indent=1)
+            notes = {i: note for i, note in zip(ids, missing) if note}
+            failures = dict(zip(failed_ids.tolist(),
+                                failed_reasons.tolist()))
+            json.dump(dict(meta, missing=notes, failed=failures), f,
+                      indent=1)
         return files + [osp.join(self.out, name)
                         for name in ('ids.txt', 'meta.json')]
+
+
+def autocast(args):
+    """``torch.autocast`` for ``--amp`` (train.py's naming: bfloat16 on the
+    CPU, float16 on CUDA, ``--amp-dtype`` forces one), else a no-op."""
+    import contextlib
+
+    import torch
+    if not (args.amp or args.amp_dtype):
+        return contextlib.nullcontext()
+    device_type = torch.device(args.device).type
+    dtype = args.amp_dtype or ('float16' if device_type == 'cuda' else
+                               'bfloat16')
+    return torch.autocast(device_type, dtype=getattr(torch, dtype))
 
 
 def extract(args) -> Dict:
@@ -177,47 +286,57 @@ def extract(args) -> Dict:
     from cavmae_mm.apis import InferencePipeline, embed_batch, init_model
     from cavmae_mm.models.modes import MODALITY_NAMES
 
-    infos = read_items(args.ann_file, args.data_root, args.source)
+    infos, failed = gather_items(args.inputs, args.data_root, args.source)
     if not infos:
-        raise ValueError(f'{args.ann_file} has no items')
+        raise ValueError(f'{" ".join(args.inputs)}: no items')
     model = init_model(args.config, args.checkpoint, args.device,
                        cfg_options=args.cfg_options)
     frames = args.frames
     if frames is not None and frames.isdigit():
         frames = int(frames)
-    items = AnnotationItems(infos, InferencePipeline.of_model(model, frames),
+    loadable = [i for i in range(len(infos)) if i not in failed]
+    items = AnnotationItems([infos[i] for i in loadable],
+                            InferencePipeline.of_model(model, frames),
                             args.modalities)
     loader = DataLoader(items, batch_size=args.batch_size,
                         num_workers=args.num_workers, collate_fn=collate)
     writer = FeatureWriter(args.out, len(infos))
-    failed: Dict[int, str] = {}
+    missing = [''] * len(infos)
     for batch in tqdm(loader, desc='features', disable=args.no_progress):
+        groups: Dict[Tuple[str, ...], List[Dict]] = {}
         for record in batch:
+            index = loadable[record['index']]
             if 'error' in record:
                 if not args.skip_bad:
                     raise RuntimeError(
-                        f'item {record["index"]} '
-                        f'({infos[record["index"]]["video_id"]}): '
+                        f'item {index} ({infos[index]["video_id"]}): '
                         f'{record["error"]} (use --skip-bad to go on)')
-                failed[record['index']] = record['error']
-        good = [record for record in batch if 'data' in record]
-        if not good:
-            continue
-        rows = np.array([record['index'] for record in good])
-        with torch.no_grad():
-            features = embed_batch(
-                model, pseudo_collate([record['data'] for record in good]),
-                with_tokens=args.with_tokens)
-        for name, value in features.items():
-            writer.write(name, rows, value.float().cpu().numpy())
+                failed[index] = record['error']
+                continue
+            missing[index] = describe_missing(record['missing'])
+            record['index'] = index
+            # clips with the same modalities are collated together
+            groups.setdefault(tuple(sorted(record['data']['inputs'])),
+                              []).append(record)
+        for group in groups.values():
+            rows = np.array([record['index'] for record in group])
+            with torch.no_grad(), autocast(args):
+                features = embed_batch(
+                    model,
+                    pseudo_collate([record['data'] for record in group]),
+                    with_tokens=args.with_tokens)
+            for name, value in features.items():
+                writer.write(name, rows, value.float().cpu().numpy())
     ids = [info['video_id'] for info in infos]
     meta = dict(config=args.config, checkpoint=args.checkpoint,
-                ann_file=args.ann_file, frames=args.frames,
+                inputs=args.inputs, frames=args.frames,
                 modalities=[MODALITY_NAMES[m] for m in args.modalities],
+                amp=bool(args.amp or args.amp_dtype),
                 shapes={k: list(v.shape) for k, v in writer.arrays.items()})
-    files = writer.close(ids, failed, meta)
-    return dict(num_items=len(ids), num_failed=len(failed), files=files,
-                shapes=meta['shapes'])
+    files = writer.close(ids, failed, missing, meta)
+    return dict(num_items=len(ids), num_failed=len(failed),
+                num_missing=sum(bool(note) for note in missing),
+                files=files, shapes=meta['shapes'])
 
 
 def main(argv=None) -> int:
@@ -231,7 +350,8 @@ def main(argv=None) -> int:
             UnsafeCheckpointError, ValueError, RuntimeError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
-    print(f'{summary["num_items"]} items ({summary["num_failed"]} failed), '
+    print(f'{summary["num_items"]} items ({summary["num_failed"]} failed, '
+          f'{summary["num_missing"]} missing a modality), '
           f'shapes {summary["shapes"]}')
     for path in summary['files']:
         print(f'  {path}')
