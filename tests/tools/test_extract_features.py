@@ -6,6 +6,7 @@ import os.path as osp
 import shutil
 
 import numpy as np
+from PIL import Image
 
 from .tool_utils import load_tool
 
@@ -163,3 +164,21 @@ def test_extract_features_workers_and_batches_match_one_by_one(
         cosine = (amp[rows] * fp32[rows]).sum(1)
         assert (cosine > 0.98).all()
     assert json.loads(str(runs['amp']['meta']))['amp'] is True
+
+
+def test_extract_features_audio_file_and_image(ckpts, make_clip, tmp_path):
+    audio = make_clip(name='voice.m4a', video=False)
+    image = tmp_path / 'still.jpg'
+    Image.new('RGB', (64, 48), (200, 30, 30)).save(image)
+    out = tmp_path / 'feats.npz'
+    assert features_tool.main([
+        ckpts['tiny_pt_config'], ckpts['pretrain'], audio, str(image),
+        '--out', str(out), '--workers', '0', '--no-progress']) == 0
+    feats = _features(out)
+    assert feats['ids'].tolist() == ['voice', 'still']
+    assert feats['missing'].tolist() == ['visual (not given)',
+                                         'audio (not given)']
+    assert np.isfinite(feats['audio'][0]).all()
+    assert np.isnan(feats['visual'][0]).all()
+    assert np.isfinite(feats['visual'][1]).all()
+    assert np.isnan(feats['audio'][1]).all()
