@@ -181,9 +181,12 @@ def expand_input(spec: str) -> List[str]:
 def gather_items(specs: List[str], data_root: Optional[str],
                  source: str) -> Tuple[List[Dict], Dict[int, str]]:
     """``data_info`` of every item of the inputs, in order, and the reason
-    of each file that is not media (by index; its info has no source)."""
+    of each file that is not media (by index; its info has no source). A
+    file's id is its name without extension, or its path where two files
+    share a name."""
     infos: List[Dict] = []
     rejected: Dict[int, str] = {}
+    file_paths: Dict[int, str] = {}
     for spec in specs:
         if not glob.has_magic(spec) and not osp.isdir(spec) and \
                 spec.lower().endswith(ANNOTATION_EXTENSIONS):
@@ -194,7 +197,12 @@ def gather_items(specs: List[str], data_root: Optional[str],
             if info is None:
                 rejected[len(infos)] = f'{path}: {reason}'
                 info = dict(video_id=osp.splitext(osp.basename(path))[0])
+            file_paths[len(infos)] = path
             infos.append(info)
+    names = [info['video_id'] for info in infos]
+    for index, path in file_paths.items():
+        if names.count(names[index]) > 1:
+            infos[index]['video_id'] = osp.splitext(path)[0]
     return infos, rejected
 
 

@@ -182,3 +182,17 @@ def test_extract_features_audio_file_and_image(ckpts, make_clip, tmp_path):
     assert np.isnan(feats['visual'][0]).all()
     assert np.isfinite(feats['visual'][1]).all()
     assert np.isnan(feats['audio'][1]).all()
+
+
+def test_extract_features_same_name_in_two_folders(ckpts, make_clip,
+                                                   tmp_path):
+    for folder in ('a', 'b'):
+        (tmp_path / folder).mkdir()
+        shutil.move(make_clip(name='clip.mp4'), tmp_path / folder)
+    out = tmp_path / 'feats.npz'
+    pattern = str(tmp_path / '*' / 'clip.mp4')
+    assert features_tool.main([
+        ckpts['tiny_pt_config'], ckpts['pretrain'], pattern, '--out',
+        str(out), '--workers', '0', '--no-progress']) == 0
+    assert _features(out)['ids'].tolist() == [
+        str(tmp_path / folder / 'clip') for folder in ('a', 'b')]
