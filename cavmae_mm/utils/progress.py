@@ -37,6 +37,8 @@ class ProgressReporter:
         logger (str): The MMEngine logger of the lines. Defaults to
             ``'current'``.
         bar_width (int): Characters of the live bar. Defaults to 30.
+        enabled (bool): False reports nothing (a tool's ``--no-progress``).
+            Defaults to True.
     """
 
     def __init__(self,
@@ -47,7 +49,8 @@ class ProgressReporter:
                  log_percent: float = 10.,
                  log_seconds: float = 60.,
                  logger: str = 'current',
-                 bar_width: int = 30) -> None:
+                 bar_width: int = 30,
+                 enabled: bool = True) -> None:
         self.total = max(int(total), 0)
         self.desc = desc
         self.stream = stream if stream is not None else sys.stderr
@@ -58,6 +61,7 @@ class ProgressReporter:
         self.log_seconds = log_seconds
         self.logger = logger
         self.bar_width = bar_width
+        self.enabled = enabled
         self.done = 0
         self.start = time.monotonic()
         self._last_log_time = self.start
@@ -85,6 +89,8 @@ class ProgressReporter:
     def update(self, count: int = 1) -> None:
         """``count`` more units done; report if it is time to."""
         self.done += count
+        if not self.enabled:
+            return
         if self.live:
             self._draw()
         elif self._due():
@@ -92,7 +98,7 @@ class ProgressReporter:
 
     def close(self) -> None:
         """Report the final count (once)."""
-        if self._closed:
+        if self._closed or not self.enabled:
             return
         self._closed = True
         if self.live:

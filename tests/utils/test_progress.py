@@ -48,3 +48,13 @@ def test_eta_and_format():
     reporter.done = 2
     assert abs(reporter.eta() - 16.0) < 0.5
     assert format_seconds(3725) == '1:02:05'
+
+
+def test_disabled_reports_nothing(logged):
+    stream = io.StringIO()
+    reporter = ProgressReporter(3, stream=stream, live=True, enabled=False)
+    for _ in range(3):
+        reporter.update()
+    reporter.close()
+    assert reporter.done == 3 and stream.getvalue() == ''
+    assert not [m for m in logged() if m.startswith('progress:')]
