@@ -10,9 +10,11 @@ MMEngine logger every ``log_percent`` per cent of the work or every
 import datetime
 import sys
 import time
-from typing import IO, Optional
+from typing import IO, Iterable, Iterator, Optional, TypeVar
 
 from mmengine.logging import print_log
+
+T = TypeVar('T')
 
 
 def format_seconds(seconds: float) -> str:
@@ -128,3 +130,27 @@ class ProgressReporter:
         bar = '#' * filled + '.' * (self.bar_width - filled)
         self.stream.write(f'\r[{bar}] {self.message()}')
         self.stream.flush()
+
+
+def track(iterable: Iterable[T],
+          total: Optional[int] = None,
+          desc: str = 'progress',
+          enabled: bool = True,
+          **kwargs) -> Iterator[T]:
+    """Yield from ``iterable`` and report its progress (a
+    :class:`ProgressReporter` over ``total`` items, ``len(iterable)`` by
+    default; ``kwargs`` go to it).
+
+    Example::
+
+        results = list(track(pool.map(check, jobs), len(jobs), 'validate'))
+    """
+    if total is None:
+        total = len(iterable)  # type: ignore[arg-type]
+    reporter = ProgressReporter(total, desc=desc, enabled=enabled, **kwargs)
+    try:
+        for item in iterable:
+            yield item
+            reporter.update()
+    finally:
+        reporter.close()

@@ -2,7 +2,7 @@
 and an ETA off a terminal, a bar redrawn in place on one."""
 import io
 
-from cavmae_mm.utils.progress import ProgressReporter, format_seconds
+from cavmae_mm.utils.progress import ProgressReporter, format_seconds, track
 
 
 def test_log_lines_off_a_terminal(logged):
@@ -58,3 +58,12 @@ def test_disabled_reports_nothing(logged):
     reporter.close()
     assert reporter.done == 3 and stream.getvalue() == ''
     assert not [m for m in logged() if m.startswith('progress:')]
+
+
+def test_track_an_iterator(logged):
+    items = list(track(iter(range(4)), 4, desc='items', live=False))
+    assert items == [0, 1, 2, 3]
+    lines = [m for m in logged() if m.startswith('items:')]
+    assert lines[-1].startswith('items: 4/4 (100%)') and len(lines) == 4
+    assert list(track([1, 2], desc='off', enabled=False)) == [1, 2]
+    assert not [m for m in logged() if m.startswith('off:')]
