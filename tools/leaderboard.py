@@ -79,6 +79,9 @@ def parse_args(argv=None):
                         'go on')
     parser.add_argument('--log-level', default='WARNING')
     parser.add_argument(
+        '--no-progress', action='store_true',
+        help='no progress bar with ETA for each evaluation')
+    parser.add_argument(
         '--non-strict',
         action='store_true',
         help='load only the checkpoint keys that match each model (a '
@@ -180,8 +183,9 @@ def _dataloader(cfg_dataloader) -> Dict:
 
 
 def evaluate(model, cfg: Config, task: str, work_dir: str,
-             log_level: str, experiment: str) -> Dict:
-    """One task of one model with MMEngine's test loop.
+             log_level: str, experiment: str, progress: bool = True) -> Dict:
+    """One task of one model with MMEngine's test loop (with a
+    ``ProgressHook`` unless not ``progress``).
 
     Returns:
         dict: ``status`` ``'ok'`` with ``metrics``, or ``'n/a'`` with a
@@ -190,6 +194,7 @@ def evaluate(model, cfg: Config, task: str, work_dir: str,
     from mmengine.runner import Runner
 
     from cavmae_mm.apis.inference import is_recognizer
+    from cavmae_mm.engine.hooks import add_progress_hook
     from cavmae_mm.models import AVEmbeddingModel
 
     kind, mode = parse_task(task)
@@ -221,6 +226,7 @@ def evaluate(model, cfg: Config, task: str, work_dir: str,
         test_evaluator=copy.deepcopy(evaluator),
         test_cfg=dict(type='TestLoop'),
         default_hooks=dict(checkpoint=None),
+        custom_hooks=add_progress_hook([]) if progress else None,
         env_cfg=cfg.get('env_cfg', dict(dist_cfg=dict(backend='nccl'))),
         default_scope=cfg.get('default_scope', 'mmaction'),
         log_level=log_level,
@@ -263,7 +269,9 @@ def run(args) -> Dict:
                                     f'{spec["name"]}_{task}')
                 result = evaluate(model, cfg, task,
                                   osp.join(args.out_dir, 'runs', key[:16]),
-                                  args.log_level, experiment)
+                                  args.log_level, experiment,
+                                  progress=not getattr(args, 'no_progress',
+                                                       False))
             except Exception as err:
                 if not args.keep_going:
                     raise RuntimeError(f'{spec["name"]} ({spec["config"]}, '

@@ -21,6 +21,7 @@ import sys
 from mmengine.config import Config
 
 import cavmae_mm  # noqa: F401
+from cavmae_mm.engine.hooks import add_progress_hook
 from cavmae_mm.utils import CheckpointMismatchError, UnsafeCheckpointError
 from cavmae_mm.utils.config_checks import MissingDataError, check_data_files
 
@@ -57,6 +58,11 @@ def parse_args(argv=None):
         help='load only the checkpoint keys that match the model (a partial '
         'load on purpose) and warn with the missing/unexpected keys, '
         'instead of stopping')
+    parser.add_argument(
+        '--no-progress',
+        action='store_true',
+        help='no progress report (ProgressHook: a bar with ETA on a '
+        'terminal, log lines otherwise)')
     return parse_job_args(parser, argv)
 
 
@@ -71,6 +77,8 @@ def merge_args(cfg: Config, args) -> Config:
             cfg.test_evaluator = [*cfg.test_evaluator, dump_metric]
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
+    if not args.no_progress:
+        cfg.custom_hooks = add_progress_hook(cfg.get('custom_hooks'))
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg

@@ -131,3 +131,23 @@ def test_leaderboard_non_strict(toy, ckpts, tmp_path, capsys):
     # the partial load's result does not answer a strict run
     assert board_tool.main(model + options) == 1
     assert 'missing keys' in capsys.readouterr().err
+
+
+def test_leaderboard_reports_progress(toy, ckpts, tmp_path, capsys):
+    """Each evaluation reports iterations done/total with an ETA (log lines
+    here, output not a terminal; shown from --log-level INFO);
+    --no-progress leaves them out."""
+    model = ['--model', ckpts['toy_ft_config'], ckpts['toy_ft'], 'ft',
+             '--tasks', 'cls', '--log-level', 'INFO', '--force',
+             '--out-dir', str(tmp_path / 'board'), '--cfg-options'
+             ] + data_options(toy)
+    assert board_tool.main(model) == 0
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    lines = [line for line in output.splitlines() if ' - test: ' in line]
+    assert lines and '(100%)' in lines[-1], output[-3000:]
+    assert all('ETA ' in line for line in lines)
+    assert '\r' not in output
+    assert board_tool.main(model + ['--no-progress']) == 0
+    captured = capsys.readouterr()
+    assert ' - test: ' not in captured.out + captured.err

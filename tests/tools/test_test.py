@@ -73,3 +73,44 @@ def test_test_tool_refuses_a_checkpoint_that_does_not_fit(toy_root,
     assert 'cls_head.fc_cls.weight' in output
     assert 'neck.decoder_embed.weight' in output
     assert 'acc/top1' in output
+
+
+def test_test_tool_adds_the_progress_hook_once():
+    args = test_tool.parse_args([TOY_FINETUNE, 'c.pth'])
+    cfg = test_tool.merge_args(Config.fromfile(TOY_FINETUNE), args)
+    assert [h['type'] for h in cfg.custom_hooks].count('ProgressHook') == 1
+    cfg = test_tool.merge_args(cfg, args)  # already there: not twice
+    assert [h['type'] for h in cfg.custom_hooks].count('ProgressHook') == 1
+    args = test_tool.parse_args([TOY_FINETUNE, 'c.pth', '--no-progress'])
+    cfg = test_tool.merge_args(Config.fromfile(TOY_FINETUNE), args)
+    assert 'ProgressHook' not in [h['type']
+                                  for h in cfg.get('custom_hooks', [])]
+
+
+def test_test_tool_reports_progress_with_eta(toy_root, tmp_path):
+    """A toy test run, output not a terminal: log lines with done/total,
+    elapsed and ETA from the first iteration on, no carriage returns."""
+    init_default_scope('mmaction')
+    cfg = small_config(toy_root, path=TOY_FINETUNE)
+    cfg.test_dataloader.batch_size = 2  # a few iterations
+    cfg.default_hooks.logger.interval = 100  # MMEngine's own lines: none
+    config = str(tmp_path / 'finetune.py')
+    cfg.dump(config)
+    torch.manual_seed(0)
+    checkpoint = str(tmp_path / 'finetune.pth')
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()),
+               checkpoint)
+    proc = subprocess.run(
+        [sys.executable, 'tools/test.py', config, checkpoint,
+         '--work-dir', str(tmp_path / 'work')],
+        cwd=ROOT, capture_output=True, text=True, timeout=400)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    lines = [line for line in output.splitlines() if ' - test: ' in line]
+    assert lines, output[-3000:]
+    total = int(lines[-1].split(' - test: ')[1].split('/')[1].split()[0])
+    assert total > 1
+    assert f'test: 1/{total} (' in lines[0]
+    assert f'test: {total}/{total} (100%)' in lines[-1]
+    assert all('elapsed 0:' in line and 'ETA ' in line for line in lines)
+    assert '\r' not in output

@@ -191,7 +191,8 @@ def extract_clips(items: List[Dict],
         out_dir (str): Output root.
         workers (int): Parallel processes (0 or 1: in this process).
             Defaults to 1.
-        progress (bool): Show a progress bar. Defaults to True.
+        progress (bool): Report clips done / total with an ETA (a bar on a
+            terminal, log lines otherwise). Defaults to True.
         **clip_kwargs: Passed to :func:`extract_clip`.
 
     Returns:
@@ -201,7 +202,8 @@ def extract_clips(items: List[Dict],
         ``video_id``, ``reason``).
     """
     from mmengine.logging import print_log
-    from tqdm import tqdm
+
+    from cavmae_mm.utils.progress import ProgressReporter
     removed = remove_stale_temporaries(out_dir)
     if removed:
         print_log(
@@ -218,8 +220,7 @@ def extract_clips(items: List[Dict],
                 **clip_kwargs)) for i, item in enumerate(items)
     ]
     results: Dict[int, Tuple[str, Optional[str]]] = {}
-    bar = tqdm(total=len(jobs), desc='extract', disable=not progress,
-               unit='clip')
+    bar = ProgressReporter(len(jobs), desc='extract clips', enabled=progress)
     if workers <= 1:
         for job in jobs:
             results[job['index']] = _extract_job(job)

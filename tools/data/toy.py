@@ -452,7 +452,5 @@ def make_toy_dataset(out_dir: str,
 
 
 def _drain(iterator: Iterable, total: int, progress: bool) -> List:
-    if progress:
-        from tqdm import tqdm
-        iterator = tqdm(iterator, total=total, desc='toy clips')
-    return list(iterator)
+    from cavmae_mm.utils.progress import track
+    return list(track(iterator, total, desc='toy clips', enabled=progress))

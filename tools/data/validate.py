@@ -129,10 +129,10 @@ def check_item(job):
 
 def main(argv=None):
     args = parse_args(argv)
-    from tqdm import tqdm
     from cavmae_mm.datasets.av_dataset import (load_label_csv, parse_entry,
                                                read_annotation)
     from cavmae_mm.datasets.av_io import init_worker_process
+    from cavmae_mm.utils.progress import track
     media_root = args.data_root or osp.dirname(osp.abspath(args.ann_file))
     label_names = None
     if args.label_csv:
@@ -169,12 +169,8 @@ def main(argv=None):
 
     def run(executor_map):
         results = executor_map(check_item, [job for _, job in jobs])
-        return tqdm(
-            results,
-            total=len(jobs),
-            desc='validate',
-            unit='item',
-            disable=args.no_progress)
+        return track(results, len(jobs), desc='validate items',
+                     enabled=not args.no_progress)
 
     if args.workers > 1:
         with ProcessPoolExecutor(

@@ -20,3 +20,20 @@ def test_extraction_survives_a_crashing_worker(tmp_path, monkeypatch):
     assert failures == [dict(video='/v/crash.mp4', video_id='crash',
                              reason='the decoder crashed the worker process')]
     assert [e['video_id'] for e in entries] == ['a', 'b', 'c', 'd', 'e', 'f']
+
+
+def test_extraction_reports_clips_done_with_eta(tmp_path, monkeypatch,
+                                                logged):
+    """Off a terminal: log lines with clips done/total and an ETA, no
+    carriage-return bar; progress=False: none."""
+    monkeypatch.setattr(extraction, 'extract_clip', _crashing_extract_clip)
+    items = [dict(video=f'/v/{i}.mp4', video_id=str(i)) for i in range(5)]
+    extraction.extract_clips(items, str(tmp_path), workers=1)
+    lines = [m for m in logged() if m.startswith('extract clips:')]
+    assert [line.split(',')[0] for line in lines] == [
+        f'extract clips: {i}/5 ({20 * i}%)' for i in range(1, 6)
+    ]
+    assert all('ETA ' in line and '\r' not in line for line in lines)
+    extraction.extract_clips(items, str(tmp_path), workers=1,
+                             progress=False)
+    assert len([m for m in logged() if m.startswith('extract clips:')]) == 5
