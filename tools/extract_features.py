@@ -289,9 +289,8 @@ def extract(args) -> Dict:
     import torch
     from mmengine.dataset import pseudo_collate
     from torch.utils.data import DataLoader
-    from tqdm import tqdm
-
     from cavmae_mm.apis import InferencePipeline, embed_batch, init_model
+    from cavmae_mm.utils.progress import track
     from cavmae_mm.models.modes import MODALITY_NAMES
 
     infos, failed = gather_items(args.inputs, args.data_root, args.source)
@@ -310,7 +309,8 @@ def extract(args) -> Dict:
                         num_workers=args.num_workers, collate_fn=collate)
     writer = FeatureWriter(args.out, len(infos))
     missing = [''] * len(infos)
-    for batch in tqdm(loader, desc='features', disable=args.no_progress):
+    for batch in track(loader, desc='features',
+                       enabled=not args.no_progress):
         groups: Dict[Tuple[str, ...], List[Dict]] = {}
         for record in batch:
             index = loadable[record['index']]
