@@ -19,7 +19,8 @@ def embed_inputs(model: nn.Module,
                  inputs: Dict[str, torch.Tensor],
                  with_tokens: bool = False) -> Dict[str, torch.Tensor]:
     """Retrieval embeddings of preprocessed inputs: the model's
-    ``extract_embeddings`` (see :meth:`CAVMAEViT.extract_embeddings`)
+    ``extract_embeddings`` (see
+    :func:`~cavmae_mm.models.utils.embeddings.retrieval_embeddings`)
     without gradients.
 
     Args:

@@ -12,8 +12,9 @@ from .cavmae import store_embeddings
 class AVEmbeddingModel(InitInfoAtDebugMixin, BaseModel):
     """Wraps a ``CAVMAE`` or a fine-tuned ``CAVMAERecognizer`` so that its
     ``predict`` stores the retrieval embeddings (``audio_feature``,
-    ``visual_feature``, see :meth:`CAVMAEViT.extract_embeddings`) in the
-    data samples, as ``AVRetrievalMetric`` reads them: retrieval with a
+    ``visual_feature``, see
+    :func:`~cavmae_mm.models.utils.embeddings.retrieval_embeddings`) in
+    the data samples, as ``AVRetrievalMetric`` reads them: retrieval with a
     fine-tuned model in MMEngine's test loop.
 
     Args:

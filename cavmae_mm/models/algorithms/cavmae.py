@@ -7,6 +7,7 @@ from mmengine.model import BaseModel
 
 from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList
+from ..utils.embeddings import retrieval_embeddings
 from ..utils.init_log import InitInfoAtDebugMixin
 
 ForwardResults = Union[Dict[str, torch.Tensor], List, tuple, torch.Tensor]
@@ -199,10 +200,10 @@ class CAVMAE(InitInfoAtDebugMixin, BaseModel):
                            with_tokens: bool = False
                            ) -> Dict[str, torch.Tensor]:
         """Retrieval embeddings of the given modalities: see
-        :meth:`CAVMAEViT.extract_embeddings`."""
+        :func:`~cavmae_mm.models.utils.embeddings.retrieval_embeddings`."""
         audio, imgs, views = split_inputs(inputs)
-        return self.backbone.extract_embeddings(audio, imgs, views,
-                                                with_tokens)
+        return retrieval_embeddings(self.backbone, audio, imgs, views,
+                                    with_tokens)
 
     def predict(self, inputs: Dict[str, torch.Tensor],
                 data_samples: OptSampleList = None) -> Union[Dict, list]:

@@ -3,7 +3,6 @@ from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
@@ -273,48 +272,6 @@ class CAVMAEViT(BaseModule):
         if mode.startswith('missing'):
             return (tokens['joint'].mean(dim=1) + single.mean(dim=1)) / 2
         return single.mean(dim=1)
-
-    def extract_embeddings(self,
-                           audio: Optional[torch.Tensor] = None,
-                           imgs: Optional[torch.Tensor] = None,
-                           views: int = 1,
-                           with_tokens: bool = False
-                           ) -> Dict[str, torch.Tensor]:
-        """Retrieval embeddings (SPEC §3) of each given modality: its
-        single-modality path, mean over tokens, L2-normalized; the ``views``
-        frames of a clip are averaged before the normalization.
-
-        Args:
-            audio (torch.Tensor, optional): ``[B, T, F]``. Defaults to None.
-            imgs (torch.Tensor, optional): ``[B * views, 3, H, W]``,
-                clip-major. Defaults to None.
-            views (int): Frames per clip. Defaults to 1.
-            with_tokens (bool): Also return the token features (after the
-                shared layers and the modality's final norm).
-                Defaults to False.
-
-        Returns:
-            dict: ``audio`` / ``visual`` ``[B, D]`` (unit norm) and, with
-            ``with_tokens``, ``audio_tokens`` ``[B, La, D]`` /
-            ``visual_tokens`` ``[B, views, Lv, D]``.
-        """
-        out = {}
-        if audio is not None:
-            tokens = self.forward_tokens(audio=audio,
-                                         mode='audioonly')['audio']
-            out['audio'] = F.normalize(tokens.mean(dim=1), dim=-1)
-            if with_tokens:
-                out['audio_tokens'] = tokens  # [B, La, D]
-        if imgs is not None:
-            tokens = self.forward_tokens(imgs=imgs,
-                                         mode='videoonly')['visual']
-            # [B * V, Lv, D] -> [B * V, D] -> [B, V, D] -> [B, D]
-            clips = tokens.mean(dim=1).reshape(-1, views, tokens.shape[-1])
-            out['visual'] = F.normalize(clips.mean(dim=1), dim=-1)
-            if with_tokens:  # [B, V, Lv, D]
-                out['visual_tokens'] = tokens.reshape(-1, views,
-                                                      *tokens.shape[1:])
-        return out
 
     def forward_pretrain(self,
                          audio: torch.Tensor,

@@ -8,6 +8,7 @@ from mmaction.registry import MODELS
 from mmaction.utils import OptSampleList
 from ..algorithms.cavmae import split_inputs
 from ..modes import check_mode, uses
+from ..utils.embeddings import retrieval_embeddings
 from ..utils.init_log import InitInfoAtDebugMixin
 
 
@@ -74,7 +75,8 @@ class CAVMAERecognizer(InitInfoAtDebugMixin, BaseRecognizer):
                            with_tokens: bool = False
                            ) -> Dict[str, torch.Tensor]:
         """Retrieval embeddings of the given modalities, whatever
-        ``mode``: see :meth:`CAVMAEViT.extract_embeddings`."""
+        ``mode``: see
+        :func:`~cavmae_mm.models.utils.embeddings.retrieval_embeddings`."""
         audio, imgs, views = split_inputs(inputs)
-        return self.backbone.extract_embeddings(audio, imgs, views,
-                                                with_tokens)
+        return retrieval_embeddings(self.backbone, audio, imgs, views,
+                                    with_tokens)

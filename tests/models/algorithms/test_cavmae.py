@@ -4,6 +4,7 @@ import re
 import pytest
 import torch
 
+from cavmae_mm.models.utils.embeddings import retrieval_embeddings
 from ..conftest import build
 
 TOY_SIZES = dict(audio_length=384, img_size=112)
@@ -87,8 +88,9 @@ def test_embeddings_and_predict_delegate_to_the_backbone(tiny_pretrain):
     with torch.no_grad():
         out = tiny_pretrain.extract_embeddings(
             dict(audio=audio, imgs=imgs), with_tokens=True)
-        expected = tiny_pretrain.backbone.extract_embeddings(
-            audio, imgs.flatten(0, 1), 2, with_tokens=True)
+        expected = retrieval_embeddings(
+            tiny_pretrain.backbone, audio, imgs.flatten(0, 1), 2,
+            with_tokens=True)
         samples = tiny_pretrain.predict(
             dict(audio=audio, imgs=imgs),
             [ActionDataSample(), ActionDataSample()])

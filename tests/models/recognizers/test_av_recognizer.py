@@ -11,6 +11,7 @@ from sklearn.metrics import average_precision_score
 
 import cavmae_mm  # noqa: F401
 from cavmae_mm.models.modes import MODES
+from cavmae_mm.models.utils.embeddings import retrieval_embeddings
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 
@@ -19,8 +20,8 @@ def test_extract_embeddings_are_the_backbones_whatever_the_mode(
         tiny_finetune):
     audio, imgs = torch.randn(2, 1024, 128), torch.randn(2, 1, 3, 224, 224)
     with torch.no_grad():
-        expected = tiny_finetune.backbone.extract_embeddings(
-            audio, imgs[:, 0], with_tokens=True)
+        expected = retrieval_embeddings(
+            tiny_finetune.backbone, audio, imgs[:, 0], with_tokens=True)
         for mode in MODES:
             tiny_finetune.mode = mode
             out = tiny_finetune.extract_embeddings(
