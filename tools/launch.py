@@ -19,7 +19,8 @@ from mmengine.runner import Runner
 from cavmae_mm.engine.cpu_runtime import configure_cpu_runtime_from_cfg
 from cavmae_mm.engine.distributed import setup_cpu_distributed
 from cavmae_mm.utils.config_checks import (DATALOADERS, check_data_files,
-                                           check_data_geometry)
+                                           check_data_geometry,
+                                           iter_datasets)
 from cavmae_mm.utils import (CheckpointMismatchError, compare_and_load,
                              get_state_dict, load_checkpoint_safe)
 
@@ -83,19 +84,13 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         cfg.data_root = data_root
     for key in list(cfg.keys()):
         loader = cfg.get(key)
-        if key.endswith('_dataloader') and isinstance(loader, dict):
-            _set_dataset_root(loader.get('dataset'), data_root)
-
-
-def _set_dataset_root(dataset, data_root: str) -> None:
-    if not isinstance(dataset, dict):
-        return
-    inner = [dataset.get('dataset')] + list(dataset.get('datasets') or [])
-    if any(isinstance(d, dict) for d in inner):
-        for wrapped in inner:
-            _set_dataset_root(wrapped, data_root)
-    else:
-        dataset['data_root'] = data_root
+        if not (key.endswith('_dataloader') and isinstance(loader, dict)):
+            continue
+        for _, dataset in iter_datasets(loader.get('dataset'), key):
+            wraps = [dataset.get('dataset')] + list(
+                dataset.get('datasets') or [])
+            if not any(isinstance(inner, dict) for inner in wraps):
+                dataset['data_root'] = data_root
 
 
 def build_runner(cfg: Config, launcher: str,

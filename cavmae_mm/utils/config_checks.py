@@ -62,8 +62,8 @@ def check_data_files(cfg, dataloaders: Sequence[str] = DATALOADERS) -> None:
         loader = cfg.get(key)
         if not isinstance(loader, dict):
             continue
-        for dataset_key, dataset in _datasets(loader.get('dataset'),
-                                              f'{key}.dataset'):
+        for dataset_key, dataset in iter_datasets(loader.get('dataset'),
+                                                  f'{key}.dataset'):
             if _resolve(DATASETS, dataset) is not AudioVisualDataset:
                 continue
             for arg, path in _missing_paths(dataset):
@@ -210,21 +210,21 @@ def _pipelines(cfg) -> Iterator[Tuple[str, list]]:
 
 def _dataset_pipelines(dataset, key: str) -> Iterator[Tuple[str, list]]:
     """Pipelines of a data set config and of the data sets it wraps."""
-    for dataset_key, inner in _datasets(dataset, key):
+    for dataset_key, inner in iter_datasets(dataset, key):
         if isinstance(inner.get('pipeline'), (list, tuple)):
             yield f'{dataset_key}.pipeline', inner['pipeline']
 
 
-def _datasets(dataset, key: str) -> Iterator[Tuple[str, dict]]:
+def iter_datasets(dataset, key: str) -> Iterator[Tuple[str, dict]]:
     """``(config key, config)`` of a data set config and of the data sets
     it wraps (``dataset`` of ``RepeatDataset``, ``datasets`` of
     ``ConcatDataset``)."""
     if not isinstance(dataset, dict):
         return
     yield key, dataset
-    yield from _datasets(dataset.get('dataset'), f'{key}.dataset')
+    yield from iter_datasets(dataset.get('dataset'), f'{key}.dataset')
     for index, inner in enumerate(dataset.get('datasets') or []):
-        yield from _datasets(inner, f'{key}.datasets[{index}]')
+        yield from iter_datasets(inner, f'{key}.datasets[{index}]')
 
 
 def _type_name(cfg: dict) -> str:
