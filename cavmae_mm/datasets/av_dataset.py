@@ -1,6 +1,7 @@
 """The audio-visual dataset: the reference's annotation format, or raw
 videos decoded on the fly."""
 import csv
+import inspect
 import json
 import logging
 import os.path as osp
@@ -14,6 +15,7 @@ from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from .av_io import AVDataError, resolve_path
 from .bad_samples import BadSampleCounter, BadSampleError
+from .sample_rng import SEED_KEY, SampleSeeds, SeededSamples, derived_seed
 
 _SOURCES = ('auto', 'extracted', 'video')
 _ERROR_POLICIES = ('raise', 'skip')
@@ -89,8 +91,15 @@ def parse_entry(entry: Dict, source: str, media_root: Optional[str],
     return info
 
 
+def _partner_indexes(transform, dataset, results: Dict) -> List[int]:
+    """``get_indexes(dataset[, results])`` (results: the seed)."""
+    if len(inspect.signature(transform.get_indexes).parameters) > 1:
+        return transform.get_indexes(dataset, results)
+    return transform.get_indexes(dataset)
+
+
 @DATASETS.register_module()
-class AudioVisualDataset(BaseActionDataset):
+class AudioVisualDataset(SeededSamples, BaseActionDataset):
     """Audio-visual clips with single or multiple labels.
 
     Reads, unchanged, the reference's annotation JSON
@@ -118,6 +127,11 @@ class AudioVisualDataset(BaseActionDataset):
     Mixup: transforms that define ``get_indexes(dataset)`` (e.g.
     ``AVMixup``) get the partner samples they ask for, loaded by the
     transforms before them, in ``results['mix_results']``.
+
+    Random streams: after ``set_sample_seed(seed, epoch)`` (by
+    ``RandomStateHook``) sample ``idx``, its mixup partners and replacements
+    carry seeds from ``sample_seed(seed, epoch, idx)`` that the random
+    transforms draw from (see :mod:`.sample_rng`).
 
     Args:
         ann_file (str): JSON annotation (``{"data": [...]}`` or a list) or a
@@ -167,6 +181,7 @@ class AudioVisualDataset(BaseActionDataset):
         self.source = source
         self.on_error = on_error
         self.bad_sample_counter = BadSampleCounter()
+        self.sample_seeds = SampleSeeds()
 
         metainfo = dict(kwargs.pop('metainfo', None) or {})
         if label_csv is not None:
@@ -250,19 +265,24 @@ class AudioVisualDataset(BaseActionDataset):
     def _run_transforms(self, results: Dict, transforms: Sequence) -> Dict:
         for position, transform in enumerate(transforms):
             if hasattr(transform, 'get_indexes'):
+                seed = results.get(SEED_KEY)
                 results['mix_results'] = [
-                    self._load_partner(index, transforms[:position])
-                    for index in transform.get_indexes(self)
+                    self._load_partner(
+                        index, transforms[:position],
+                        None if seed is None else derived_seed(
+                            seed, f'partner{position}.{k}'))
+                    for k, index in enumerate(
+                        _partner_indexes(transform, self, results))
                 ]
             results = transform(results)
             if results is None:
                 return None
         return results
 
-    def _load_partner(self, index: int, transforms: Sequence) -> Dict:
+    def _load_partner(self, index: int, transforms: Sequence,
+                      seed: Optional[int]) -> Dict:
         try:
-            results = self._run_transforms(
-                self.get_data_info(index), transforms)
+            results = self._prepare(index, seed, transforms)
         except Exception as err:
             raise self._as_bad_sample(err, index) from err
         if results is None:
@@ -270,10 +290,18 @@ class AudioVisualDataset(BaseActionDataset):
                                  'the pipeline dropped the mixup partner')
         return results
 
+    def _prepare(self, idx: int, seed: Optional[int],
+                 transforms: Optional[Sequence] = None):
+        results = self.get_data_info(idx)
+        if seed is not None:
+            results[SEED_KEY] = seed
+        return self._run_transforms(
+            results,
+            self.pipeline.transforms if transforms is None else transforms)
+
     def prepare_data(self, idx: int):
         """Run the pipeline on sample ``idx`` (with mixup partners)."""
-        return self._run_transforms(
-            self.get_data_info(idx), self.pipeline.transforms)
+        return self._prepare(idx, self.sample_seeds.seed_for(idx))
 
     def sample_path(self, idx: int) -> str:
         """The main file of sample ``idx`` (video, or wav)."""
@@ -294,9 +322,10 @@ class AudioVisualDataset(BaseActionDataset):
         if not self._fully_initialized:
             self.full_init()
         last_error = None
+        seed = self.sample_seeds.seed_for(idx)
         for _ in range(self.max_refetch + 1):
             try:
-                data = self.prepare_data(idx)
+                data = self._prepare(idx, seed)
             except Exception as err:
                 bad = self._as_bad_sample(err, idx)
                 if self.on_error == 'raise':
@@ -308,13 +337,13 @@ class AudioVisualDataset(BaseActionDataset):
                         logger='current',
                         level=logging.WARNING)
                 last_error = bad
-                idx = self._rand_another()
+                idx, seed = self.draw_another(seed)
                 continue
             if data is None:
                 if self.test_mode:
                     raise BadSampleError(idx, self.sample_path(idx),
                                          'the test pipeline returned None')
-                idx = self._rand_another()
+                idx, seed = self.draw_another(seed)
                 continue
             return data
         raise RuntimeError(

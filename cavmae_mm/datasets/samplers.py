@@ -9,6 +9,7 @@ from mmengine.logging import print_log
 from torch.utils.data import Sampler
 
 from mmaction.registry import DATA_SAMPLERS
+from .sample_rng import SampleIndex
 
 
 def class_balanced_weights(label_ids: Sequence[Sequence[int]],
@@ -43,6 +44,17 @@ def _base_dataset(dataset):
     return dataset
 
 
+def _repeat_numbers(draws: np.ndarray) -> np.ndarray:
+    """For each draw, how many earlier draws have the same value."""
+    order = np.argsort(draws, kind='stable')
+    ordered = draws[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(draws)])
+    repeats = np.empty(len(draws), dtype=np.int64)
+    repeats[order] = np.arange(len(draws)) - np.repeat(starts, sizes)
+    return repeats
+
+
 @DATA_SAMPLERS.register_module()
 class ClassBalancedSampler(Sampler):
     """Weighted random sampling with replacement, as the reference's
@@ -53,7 +65,10 @@ class ClassBalancedSampler(Sampler):
     seeded with ``seed + epoch``, identical on every rank; rank ``r`` takes
     draws ``r, r + world_size, ...``. So the ranks together reproduce the
     single-process draw, without overlap bias, and ``set_epoch`` (called by
-    MMEngine's loops) changes the draw each epoch.
+    MMEngine's loops) changes the draw each epoch. The k-th draw (k >= 1)
+    of an index in an epoch comes as a :class:`SampleIndex` with
+    ``repeat=k``, so that its augmentation differs from the first draw's
+    (see :mod:`.sample_rng`).
 
     Config::
 
@@ -127,7 +142,11 @@ class ClassBalancedSampler(Sampler):
             self.total_size,
             self.replacement,
             generator=generator)
-        return iter(draws[self.rank::self.world_size].tolist())
+        repeats = _repeat_numbers(draws.numpy())
+        return (SampleIndex(index, repeat) if repeat else index
+                for index, repeat in zip(
+                    draws[self.rank::self.world_size].tolist(),
+                    repeats[self.rank::self.world_size].tolist()))
 
     def __len__(self) -> int:
         return self.num_samples

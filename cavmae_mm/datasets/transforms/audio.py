@@ -19,6 +19,7 @@ from torchaudio.compliance import kaldi
 
 from mmaction.registry import TRANSFORMS
 from ..av_io import TARGET_SAMPLE_RATE, AVDataError
+from ..sample_rng import sample_random_state, sample_torch_generator
 
 #: AudioSet fbank statistics of the reference, used for VGGSound too.
 AUDIOSET_FBANK_MEAN = -5.081
@@ -220,10 +221,10 @@ class SpecAugment(BaseTransform):
         self.timem = timem
 
     @staticmethod
-    def _draw(mask_param: int, size: int):
+    def _draw(mask_param: int, size: int, generator=None):
         """``[start, end)`` of one mask along an axis of ``size``."""
-        value = torch.rand(1) * mask_param
-        min_value = torch.rand(1) * (size - value)
+        value = torch.rand(1, generator=generator) * mask_param
+        min_value = torch.rand(1, generator=generator) * (size - value)
         start = min_value.long()
         return int(start), int(start + value.long())
 
@@ -239,11 +240,12 @@ class SpecAugment(BaseTransform):
         if self.freqm < 1 and self.timem < 1:
             return results
         audio = results['audio'].clone()  # [T, F]
+        generator = sample_torch_generator(results, 'spec_augment')
         if self.freqm >= 1:
-            start, end = self._draw(self.freqm, audio.shape[1])
+            start, end = self._draw(self.freqm, audio.shape[1], generator)
             audio[:, start:end] = 0
         if self.timem >= 1:
-            start, end = self._draw(self.timem, audio.shape[0])
+            start, end = self._draw(self.timem, audio.shape[0], generator)
             audio[start:end] = 0
         results['audio'] = audio
         return results
@@ -330,16 +332,17 @@ class FbankNoise(BaseTransform):
         Returns:
             dict: The result dict with the noisy ``audio``.
         """
-        audio = results['audio']
-        num_frames = audio.shape[0]
-        # The reference's ``audio + rand * U(0, 1) / 10``, in place: a
-        # seeded run reproduces it bit for bit.
-        noise = torch.rand(audio.shape)
-        noise.mul_(np.random.rand()).div_(1.0 / self.scale)
+        audio, num_frames = results['audio'], results['audio'].shape[0]
+        # The reference's ``audio + rand * U(0, 1) / 10``, in place (bit for
+        # bit); the draws from the sample's streams (see sample_rng).
+        generator = sample_torch_generator(results, 'noise')
+        state = sample_random_state(results, 'noise_scale_roll')
+        noise = torch.rand(audio.shape, generator=generator)
+        noise.mul_(state.rand()).div_(1.0 / self.scale)
         audio = noise.add_(audio)
         if self.roll:
-            audio = torch.roll(audio,
-                               np.random.randint(-num_frames, num_frames), 0)
+            audio = torch.roll(audio, state.randint(-num_frames, num_frames),
+                               0)
         results['audio'] = audio
         return results
 

@@ -4,7 +4,6 @@ the frame loaders what they read (``frame_source``), see
 :mod:`.model_inputs`.
 """
 import logging
-import random
 from typing import Dict, Optional, Union
 
 import numpy as np
@@ -15,6 +14,7 @@ from mmaction.registry import TRANSFORMS
 from ..av_io import (NUM_FRAME_POSITIONS, TARGET_SAMPLE_RATE, AVDataError,
                      is_silent, read_audio, read_frame_jpegs, read_image,
                      read_video_frames)
+from ..sample_rng import sample_python_random
 
 _SILENCE_POLICIES = ('keep', 'warn', 'error')
 _warned_silent_files = set()  # per process: warn once per file
@@ -175,7 +175,10 @@ class SampleAVFrames(BaseTransform):
             dict: The result dict with ``frame_positions``.
         """
         if self.mode == 'random':
-            positions = [random.randint(0, self.num_positions - 1)]
+            positions = [
+                sample_python_random(results, 'frame_choice').randint(
+                    0, self.num_positions - 1)
+            ]
         elif self.mode == 'middle':
             positions = [self.num_positions // 2]
         elif self.mode == 'all':

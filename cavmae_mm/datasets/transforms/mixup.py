@@ -1,12 +1,12 @@
 """Audio-visual mixup of two clips, the reference's way."""
-import random
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
+from ..sample_rng import sample_python_random, sample_random_state
 from .labels import label_to_vector
 
 
@@ -64,17 +64,21 @@ class AVMixup(BaseTransform):
         self.prob = prob
         self.alpha = alpha
 
-    def get_indexes(self, dataset) -> List[int]:
-        """Draw the partner's index (or none) for the next sample.
+    def get_indexes(self, dataset,
+                    results: Optional[Dict] = None) -> List[int]:
+        """Draw the partner's index (or none) for the next sample, from its
+        random stream ``'mixup'`` (see :mod:`..sample_rng`).
 
         Args:
             dataset: The dataset to draw from.
+            results (dict, optional): The sample's results so far.
 
         Returns:
             list[int]: ``[]`` (no mixup this time) or one index.
         """
-        if random.random() < self.prob:
-            return [random.randint(0, len(dataset) - 1)]
+        rng = sample_python_random(results, 'mixup')
+        if rng.random() < self.prob:
+            return [rng.randint(0, len(dataset) - 1)]
         return []
 
     @staticmethod
@@ -99,7 +103,8 @@ class AVMixup(BaseTransform):
             results['imgs'] = self._as_float_imgs(results['imgs'])
         if partners:
             partner = partners[0]
-            mix_lambda = np.random.beta(self.alpha, self.alpha)
+            mix_lambda = sample_random_state(results, 'mixup_ratio').beta(
+                self.alpha, self.alpha)
             results['waveform'] = self._mix_waveforms(
                 results['waveform'], partner['waveform'], mix_lambda)
             if 'imgs' in results:

@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 
 from mmaction.registry import HOOKS
+from ...datasets.sample_rng import derived_seed, set_sample_seeds
 
 CHECKPOINT_KEY = 'random_states'
 
@@ -43,7 +44,8 @@ def set_random_state(state: dict) -> None:
 class RandomStateHook(Hook):
     """Makes resuming exact: a run stopped after epoch ``k`` and resumed
     draws the same random numbers (masking noise, augmentation, shuffling
-    seeds) as the uninterrupted run.
+    seeds) as the uninterrupted run, with or without (persistent) data
+    loader workers.
 
     MMEngine's resume re-seeds from the configured seed, which restarts the
     random streams instead of continuing them. This hook
@@ -55,11 +57,25 @@ class RandomStateHook(Hook):
       checkpoint (not for ``load_from`` without ``--resume``);
     * keeps validation during training from consuming the training streams
       (it runs on a copy of the states, which are put back afterwards), so
-      that the run does not depend on when or whether it validates.
+      that the run does not depend on when or whether it validates;
+    * before each training epoch, seeds the training data set's samples
+      from ``(runner.seed, epoch)`` (:func:`set_sample_seeds`, shared
+      memory that reaches persistent workers too): the workers' augmentation
+      is then a function of (seed, epoch, sample index), see
+      :mod:`cavmae_mm.datasets.sample_rng`, and needs no saved state;
+    * gives the training data loader its own generator, seeded from
+      ``(runner.seed, epoch)``, for the base seed it draws when it starts
+      workers: otherwise that draw comes from the global torch generator
+      in the epochs where workers start, which differ between a resumed
+      run and an uninterrupted one with persistent workers.
 
-    Exactness also needs a fixed ``randomness.seed`` and data loading whose
-    randomness lives in the main process (``num_workers=0``) or in workers
-    that MMEngine re-seeds each epoch (``persistent_workers=False``).
+    The generator states it saves are the main process's: the model's
+    randomness (masking, dropout). Exactness also needs a fixed
+    ``randomness.seed`` (or the checkpoint's, which MMEngine restores on
+    resume), the same number of processes, an epoch-based loop (with an
+    iteration-based one the samples stay unseeded) and random transforms
+    that draw from the sample's streams (ours do; MMAction2's own random
+    transforms draw from the workers' global generators).
 
     Args:
         priority (str or int): Runs before ``CheckpointHook`` (``VERY_LOW``),
@@ -108,6 +124,20 @@ class RandomStateHook(Hook):
         if self._to_restore is not None:
             set_random_state(self._to_restore)
             self._to_restore = None
+
+    def before_train_epoch(self, runner) -> None:
+        loop = runner.train_loop
+        dataloader = getattr(loop, 'dataloader', None)
+        if dataloader is None:
+            return
+        epoch_based = isinstance(loop, EpochBasedTrainLoop)
+        set_sample_seeds(dataloader.dataset,
+                         runner.seed if epoch_based else None, runner.epoch)
+        if hasattr(dataloader, 'generator'):
+            generator = torch.Generator()
+            generator.manual_seed(
+                derived_seed(runner.seed, f'data_loader{runner.epoch}'))
+            dataloader.generator = generator
 
     def before_val(self, runner) -> None:
         self._before_val = get_random_state()
