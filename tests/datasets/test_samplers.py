@@ -107,3 +107,20 @@ def test_built_from_a_config(tmp_path, mmaction_scope):
         dict(type='ClassBalancedSampler'),
         default_args=dict(dataset=FakeDataset(LABELS, 3), seed=0))
     assert isinstance(sampler, ClassBalancedSampler)
+
+
+def test_repeated_draws_carry_their_repeat_number(monkeypatch):
+    """The k-th draw of an index in an epoch has ``repeat=k`` (its own
+    sample seed), counted over the draw of all ranks."""
+    dataset = FakeDataset(LABELS * 2, 3)  # 16 samples, 40 draws
+    sampler = ClassBalancedSampler(dataset, num_samples=40, seed=5)
+    draws = list(sampler)
+    seen = {}
+    for index in draws:
+        assert getattr(index, 'repeat', 0) == seen.get(int(index), 0)
+        seen[int(index)] = seen.get(int(index), 0) + 1
+    assert max(seen.values()) > 1
+    monkeypatch.setattr(samplers, 'get_dist_info', lambda: (1, 2))
+    rank1 = list(ClassBalancedSampler(dataset, num_samples=40, seed=5))
+    assert [getattr(i, 'repeat', 0) for i in rank1] == \
+        [getattr(i, 'repeat', 0) for i in draws[1::2]]
