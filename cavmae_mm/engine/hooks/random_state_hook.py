@@ -71,11 +71,10 @@ class RandomStateHook(Hook):
 
     The generator states it saves are the main process's: the model's
     randomness (masking, dropout). Exactness also needs a fixed
-    ``randomness.seed`` (or the checkpoint's, which MMEngine restores on
-    resume), the same number of processes, an epoch-based loop (with an
-    iteration-based one the samples stay unseeded) and random transforms
-    that draw from the sample's streams (ours do; MMAction2's own random
-    transforms draw from the workers' global generators).
+    ``randomness.seed``, the same number of processes, an epoch-based loop
+    (with an iteration-based one the samples stay unseeded) and random
+    transforms that draw from the sample's streams (ours do; MMAction2's
+    own random transforms draw from the workers' global generators).
 
     Args:
         priority (str or int): Runs before ``CheckpointHook`` (``VERY_LOW``),
