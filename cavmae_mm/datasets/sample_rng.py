@@ -39,11 +39,13 @@ The mechanism, end to end:
    resumed, nor on which other transforms draw. Without the key the three
    return the global generators: the same draws as before.
 
-Data sets that enumerate their own samples (a webdataset/shard stream) own a
-:class:`SampleSeeds` too, define ``set_sample_seed(seed, epoch, salt=0)``
-as :meth:`SampleSeeds.set`, and put ``seed_for(position)`` into each
-sample's results themselves (position: the sample's place in the epoch's
-deterministic order). Repeating wrappers (``RepeatDataset``, MMEngine's
+Data sets that enumerate their own samples (a webdataset/shard stream)
+plug in the same way: inherit :class:`SeededSamples` (``set_sample_seed``,
+``clear_sample_seed``), create ``self.sample_seeds = SampleSeeds()`` in
+``__init__``, and put ``self.sample_seeds.seed_for(position)``, when not
+None, into each sample's results under :data:`SEED_KEY` (position: the
+sample's place in the epoch's order, the same whichever worker yields
+it). Repeating wrappers (``RepeatDataset``, MMEngine's
 ``ClassBalancedDataset``) map several indices to one inner index; the data
 sets under them are left unseeded (a warning says so).
 """
