@@ -292,7 +292,7 @@ class AudioVisualDataset(SeededSamples, BaseActionDataset):
 
     def _prepare(self, idx: int, seed: Optional[int],
                  transforms: Optional[Sequence] = None):
-        results = self.get_data_info(idx)
+        results = self.get_data_info(int(idx))  # a SampleIndex: plain
         if seed is not None:
             results[SEED_KEY] = seed
         return self._run_transforms(
