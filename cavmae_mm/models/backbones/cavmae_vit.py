@@ -1,5 +1,5 @@
 """The CAV-MAE audio-visual encoder (SPEC §3)."""
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -7,15 +7,16 @@ from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
 from ..modes import MODE_INPUTS, check_mode
-from ..utils.masking import (MASK_MODES, mask_by_noise, num_visible,
-                             structured_noise)
+from ..utils.extra_tokens import ExtraTokensMixin
+from ..utils.masking import MASK_MODES
+from .masked_encoding import MaskedEncodingMixin
 from ..utils.pos_embed import adapt_audio_pos_embed_in_state_dict, sincos_2d
 from ..utils.transformer import (CAVMAEBlock, PatchEmbed,
                                  init_linear_and_norm, run_blocks)
 
 
 @MODELS.register_module()
-class CAVMAEViT(BaseModule):
+class CAVMAEViT(MaskedEncodingMixin, ExtraTokensMixin, BaseModule):
     """CAV-MAE encoder: modality-specific ViT layers, then shared layers.
 
     Audio ``[B, T, F]`` (time, mel bins) is arranged as ``[B, 1, F, T]`` and
@@ -27,7 +28,10 @@ class CAVMAEViT(BaseModule):
     (``blocks_u``) whose LayerNorms depend on what passes through them.
 
     Parameter names follow the reference implementation, so its checkpoints
-    map onto this module by a prefix change only.
+    map onto this module by a prefix change only. The CAV-MAE Sync options
+    (``cls_token``, ``num_register_tokens``, ``keep_register_tokens``,
+    ``contrastive_heads``, ``contrastive_feature``, ``multi_ratio_masking``;
+    docs/sync.md) default to off: CAV-MAE's computation.
 
     Args:
         embed_dims (int): Token channels. Defaults to 768 (ViT-B).
@@ -54,6 +58,24 @@ class CAVMAEViT(BaseModule):
             :class:`Attention`). Defaults to ``'auto'``.
         with_cp (bool): Activation checkpointing per block (less memory, more
             compute). Defaults to False.
+        cls_token (bool): A learned global token per modality
+            (``cls_token_a``, ``cls_token_v``) in front of the patches,
+            outside the reconstruction. Defaults to False.
+        num_register_tokens (int): Learned register tokens ``R`` per
+            modality (``register_tokens`` ``[2R, D]``). Defaults to 0.
+        keep_register_tokens (bool): Registers also pass the shared layer
+            (else dropped after the modality blocks). Defaults to False.
+        contrastive_heads (bool): Two more blocks per modality in the
+            contrastive stream (``contrastive_head_audio`` / ``_visual``).
+            Defaults to False.
+        contrastive_feature (str, optional): ``'mean'`` (patch-token
+            mean), ``'cls'`` or ``'global_local'`` (both losses averaged);
+            None: ``'cls'`` with ``cls_token``, else ``'mean'``. Retrieval
+            uses the cls token unless ``'mean'``. Defaults to None.
+        multi_ratio_masking (bool): Draw both mask ratios per batch in
+            ``mask_ratio_range`` (same on every process) instead of
+            ``mask_ratio_a`` / ``mask_ratio_v``. Defaults to False.
+        mask_ratio_range (tuple[float, float]): Defaults to (0.6, 0.9).
         init_cfg (dict | list[dict], optional): MMEngine init config,
             applied on top of the reference initialization.
             Defaults to None.
@@ -77,6 +99,13 @@ class CAVMAEViT(BaseModule):
                  norm_eps: float = 1e-5,
                  fused_attn: Union[bool, str] = 'auto',
                  with_cp: bool = False,
+                 cls_token: bool = False,
+                 num_register_tokens: int = 0,
+                 keep_register_tokens: bool = False,
+                 contrastive_heads: bool = False,
+                 contrastive_feature: Optional[str] = None,
+                 multi_ratio_masking: bool = False,
+                 mask_ratio_range: Tuple[float, float] = (0.6, 0.9),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if audio_mask_mode not in MASK_MODES:
@@ -100,6 +129,8 @@ class CAVMAEViT(BaseModule):
         self.mask_ratio_a = mask_ratio_a
         self.mask_ratio_v = mask_ratio_v
         self.audio_mask_mode = audio_mask_mode
+        self.multi_ratio_masking = multi_ratio_masking
+        self.mask_ratio_range = tuple(mask_ratio_range)
         self.with_cp = with_cp
 
         self.patch_embed_a = PatchEmbed(1, embed_dims, patch_size)
@@ -133,12 +164,12 @@ class CAVMAEViT(BaseModule):
         self.norm_a = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.norm_v = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
-
-    @property
-    def num_visible_a(self) -> int:
-        """Audio tokens left visible by pre-training's masking (``Ka``, the
-        decoder's split of the joint sequence), known without a forward."""
-        return num_visible(self.num_patches_a, self.mask_ratio_a)
+        self._build_extra_tokens(
+            embed_dims, num_heads, mlp_ratio, norm_eps, fused_attn,
+            cls_token=cls_token, num_register_tokens=num_register_tokens,
+            keep_register_tokens=keep_register_tokens,
+            contrastive_heads=contrastive_heads,
+            contrastive_feature=contrastive_feature)
 
     # ------------------------------------------------------------------ init
     def init_weights(self) -> None:
@@ -156,6 +187,7 @@ class CAVMAEViT(BaseModule):
                 nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
             nn.init.normal_(self.modality_a, std=.02)
             nn.init.normal_(self.modality_v, std=.02)
+            self._init_extra_tokens()
             self.apply(init_linear_and_norm)
         super().init_weights()
 
@@ -203,6 +235,19 @@ class CAVMAEViT(BaseModule):
         return final_norm(tokens)
 
     # -------------------------------------------------------------- forward
+    def _single(self, tokens: torch.Tensor, modality: str,
+                norms: str) -> Dict[str, torch.Tensor]:
+        """One modality's encoded sequence through the shared blocks and a
+        final norm (``norms``: ``'joint'`` or the modality's own), split
+        into patch tokens and, with ``cls_token``, the cls token."""
+        tokens = self.shared(tokens, norms)
+        cls, patches = self.split_extra_tokens(tokens)
+        name = 'audio' if modality == 'a' else 'visual'
+        out = {name: patches}
+        if cls is not None:
+            out[name + '_cls'] = cls
+        return out
+
     def forward_tokens(self,
                        audio: Optional[torch.Tensor] = None,
                        imgs: Optional[torch.Tensor] = None,
@@ -216,7 +261,8 @@ class CAVMAEViT(BaseModule):
         Returns:
             dict: ``joint`` ``[B', La + Lv, D]`` (multimodal), ``audio``
             ``[B, La, D]`` and/or ``visual`` ``[B', Lv, D]`` as the mode
-            produces them.
+            produces them (patch tokens only), and with ``cls_token``
+            ``audio_cls`` / ``visual_cls`` ``[B, D]``.
         """
         check_mode(mode)
         given = {'audio': audio, 'imgs': imgs}
@@ -226,10 +272,9 @@ class CAVMAEViT(BaseModule):
 
         out = {}
         if mode == 'multimodal':
-            audio_tokens = self._run_blocks(self.embed_audio(audio),
-                                            self.blocks_a)
-            visual_tokens = self._run_blocks(self.embed_visual(imgs),
-                                             self.blocks_v)
+            audio_tokens = self.encode_modality(self.embed_audio(audio), 'a')
+            visual_tokens = self.encode_modality(self.embed_visual(imgs),
+                                                 'v')
             views = visual_tokens.shape[0] // audio_tokens.shape[0]
             if views * audio_tokens.shape[0] != visual_tokens.shape[0]:
                 raise ValueError(
@@ -237,97 +282,42 @@ class CAVMAEViT(BaseModule):
                     f'clips: expected a whole number of frames per clip')
             if views > 1:
                 audio_tokens = audio_tokens.repeat_interleave(views, dim=0)
-            out['joint'] = self.shared(
-                torch.cat([audio_tokens, visual_tokens], dim=1), 'joint')
+            out['joint'] = self.joint_stream(audio_tokens, visual_tokens)
         elif mode in ('audioonly', 'missingaudioonly'):
-            audio_tokens = self._run_blocks(self.embed_audio(audio),
-                                            self.blocks_a)
-            out['audio'] = self.shared(audio_tokens, 'a')
+            audio_tokens = self.encode_modality(self.embed_audio(audio), 'a')
+            out.update(self._single(audio_tokens, 'a', 'a'))
             if mode == 'missingaudioonly':
-                out['joint'] = self.shared(audio_tokens, 'joint')
+                out['joint'] = self._single(audio_tokens, 'a',
+                                            'joint')['audio']
         else:  # videoonly, missingvideoonly
-            visual_tokens = self._run_blocks(self.embed_visual(imgs),
-                                             self.blocks_v)
-            out['visual'] = self.shared(visual_tokens, 'v')
+            visual_tokens = self.encode_modality(self.embed_visual(imgs),
+                                                 'v')
+            out.update(self._single(visual_tokens, 'v', 'v'))
             if mode == 'missingvideoonly':
-                out['joint'] = self.shared(visual_tokens, 'joint')
+                out['joint'] = self._single(visual_tokens, 'v',
+                                            'joint')['visual']
         return out
 
     def forward(self,
                 audio: Optional[torch.Tensor] = None,
                 imgs: Optional[torch.Tensor] = None,
                 mode: str = 'multimodal') -> torch.Tensor:
-        """Mean-pooled clip feature ``[B, D]`` of an inference ``mode``.
+        """Pooled clip feature ``[B, D]`` of an inference ``mode``.
 
         ``multimodal``: mean over the joint tokens; ``audioonly`` /
-        ``videoonly``: mean over one modality's tokens through the shared
-        layers with that modality's norms; ``missingaudioonly`` /
-        ``missingvideoonly``: the average of the two means (joint norms and
-        the modality's own norms) for a model fine-tuned multimodally.
+        ``videoonly``: one modality's tokens through the shared layers with
+        that modality's norms, then the cls token (``cls_token``) or the
+        mean; ``missingaudioonly`` / ``missingvideoonly``: the average of
+        the two means (joint norms and the modality's own norms) for a
+        model fine-tuned multimodally.
         """
         tokens = self.forward_tokens(audio, imgs, mode)
         if mode == 'multimodal':
             return tokens['joint'].mean(dim=1)
-        single = tokens['audio' if 'audio' in tokens else 'visual']
+        name = 'audio' if 'audio' in tokens else 'visual'
+        single = tokens[name]
         if mode.startswith('missing'):
             return (tokens['joint'].mean(dim=1) + single.mean(dim=1)) / 2
+        if self.cls_token:
+            return tokens[name + '_cls']
         return single.mean(dim=1)
-
-    def forward_pretrain(self,
-                         audio: torch.Tensor,
-                         imgs: torch.Tensor,
-                         noise_a: Optional[torch.Tensor] = None,
-                         noise_v: Optional[torch.Tensor] = None,
-                         with_joint: bool = True,
-                         with_single: bool = True
-                         ) -> Dict[str, torch.Tensor]:
-        """Masked encoding for pre-training (SPEC §3 steps 1-4).
-
-        Args:
-            audio (torch.Tensor): ``[B, T, F]``.
-            imgs (torch.Tensor): ``[B, 3, H, W]``.
-            noise_a (torch.Tensor, optional): ``[B, La]`` masking noise;
-                drawn with ``torch.rand`` (audio first, then visual, as the
-                reference does) when None. Defaults to None.
-            noise_v (torch.Tensor, optional): ``[B, Lv]``. Defaults to None.
-            with_joint (bool): Compute the joint path (the decoder's input).
-                Defaults to True.
-            with_single (bool): Compute the single-modality paths (the
-                contrastive branch). Defaults to True.
-
-        Returns:
-            dict: ``joint`` ``[B, Ka + Kv, D]`` (decoder input), ``audio``
-            ``[B, Ka, D]`` and ``visual`` ``[B, Kv, D]`` (contrastive
-            branch), ``mask_a`` / ``mask_v`` ``[B, L]`` (1 = dropped) and
-            ``ids_restore_a`` / ``ids_restore_v`` ``[B, L]``.
-        """
-        audio_tokens = self.embed_audio(audio)
-        visual_tokens = self.embed_visual(imgs)
-        batch = audio_tokens.shape[0]
-        if noise_a is None:
-            noise_a = torch.rand(batch, self.num_patches_a,
-                                 device=audio.device)
-        if noise_v is None:
-            noise_v = torch.rand(batch, self.num_patches_v,
-                                 device=imgs.device)
-        if self.audio_mask_mode != 'unstructured':
-            noise_a = structured_noise(noise_a, self.grid_a,
-                                       self.mask_ratio_a,
-                                       self.audio_mask_mode)
-        audio_tokens, mask_a, ids_restore_a = mask_by_noise(
-            audio_tokens, noise_a, self.mask_ratio_a)
-        visual_tokens, mask_v, ids_restore_v = mask_by_noise(
-            visual_tokens, noise_v, self.mask_ratio_v)
-
-        audio_tokens = self._run_blocks(audio_tokens, self.blocks_a)
-        visual_tokens = self._run_blocks(visual_tokens, self.blocks_v)
-        encoded = dict(mask_a=mask_a, mask_v=mask_v,
-                       ids_restore_a=ids_restore_a,
-                       ids_restore_v=ids_restore_v)
-        if with_joint:
-            encoded['joint'] = self.shared(
-                torch.cat([audio_tokens, visual_tokens], dim=1), 'joint')
-        if with_single:
-            encoded['audio'] = self.shared(audio_tokens, 'a')
-            encoded['visual'] = self.shared(visual_tokens, 'v')
-        return encoded

@@ -59,8 +59,11 @@ class CAVMAERecognizer(InitInfoAtDebugMixin, BaseRecognizer):
                      mode: Optional[str] = None) -> Tuple:
         """Pooled features ``[B * V, D]`` (``stage='backbone'``) or logits
         (``stage='head'``), and an empty kwargs dict for the head."""
-        audio, imgs, views = split_inputs(inputs)
+        audio, imgs, views, frames = split_inputs(inputs)
         mode = mode or self.mode
+        if not test_mode and frames != 1:
+            raise ValueError(f'training takes one spectrogram per clip, got '
+                             f'{frames} segments')
         if not test_mode and views != 1 and uses(mode, 'imgs'):
             raise ValueError(f'training takes one frame per clip, got '
                              f'{views}')
@@ -77,6 +80,6 @@ class CAVMAERecognizer(InitInfoAtDebugMixin, BaseRecognizer):
         """Retrieval embeddings of the given modalities, whatever
         ``mode``: see
         :func:`~cavmae_mm.models.utils.embeddings.retrieval_embeddings`."""
-        audio, imgs, views = split_inputs(inputs)
+        audio, imgs, views, frames = split_inputs(inputs)
         return retrieval_embeddings(self.backbone, audio, imgs, views,
-                                    with_tokens)
+                                    with_tokens, frames=frames)
