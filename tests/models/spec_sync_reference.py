@@ -192,3 +192,49 @@ def retrieval_features(sd, audio, imgs, heads, num_registers=0,
         feat_a = layer_norm(sd, 'norm_a', ca).mean(1)
         feat_v = layer_norm(sd, 'norm_v', cv).mean(1)
     return F.normalize(feat_a, dim=-1), F.normalize(feat_v, dim=-1)
+
+
+def finetune_features(sd, audio, imgs, mode, heads, num_registers=0,
+                      cls_token=False, keep_registers=False):
+    """The reference's ``CAVMAEFT`` features before its classifier.
+
+    ``audioonly`` / ``videoonly``: the modality's blocks, the shared block
+    with the JOINT norms, ``norm``, token 0 (cls) or the mean (FIX: kept
+    registers not in the mean). ``multimodal``: ``cat(cls_a, cls_v)`` of
+    the ``blocks_a`` / ``blocks_v`` outputs, or of their patch means (the
+    reference computes the joint layer and discards it)."""
+    a, v = embed(sd, audio, imgs)
+    outputs = {}
+    for name, x, modality in (('a', a, 'a'), ('v', v, 'v')):
+        if x is None:
+            continue
+        x = run(sd, 'blocks_' + modality,
+                add_tokens(sd, x, modality, num_registers, cls_token), heads)
+        if num_registers and not keep_registers:
+            x = x[:, :-num_registers]
+        outputs[name] = x
+    if mode == 'multimodal':
+        a, v = outputs['a'], outputs['v']
+        if num_registers and keep_registers:
+            a, v = a[:, :-num_registers], v[:, :-num_registers]
+        if cls_token:
+            return torch.cat([a[:, 0], v[:, 0]], 1)
+        return torch.cat([a.mean(1), v.mean(1)], 1)
+    x = outputs['a' if mode == 'audioonly' else 'v']
+    x = layer_norm(sd, 'norm', run(sd, 'blocks_u', x, heads))
+    if cls_token:
+        return x[:, 0]
+    if num_registers and keep_registers:
+        x = x[:, :-num_registers]
+    return x.mean(1)
+
+
+def aggregate_frames(sd, features, total_frame, heads):
+    """The reference's ``aggregate='self_attention_cls'`` on ``[N * F, C]``
+    features: ``cls_cls_token``, 2 ``classifier_layers``,
+    ``classifier_norm``, ``classifier_head`` on token 0."""
+    x = features.reshape(-1, total_frame, features.shape[-1])
+    x = torch.cat([sd['cls_cls_token'].expand(x.shape[0], -1, -1), x], 1)
+    x = layer_norm(sd, 'classifier_norm',
+                   run(sd, 'classifier_layers', x, heads))
+    return linear(sd, 'classifier_head', x[:, 0])

@@ -192,3 +192,65 @@ def test_multi_ratio_masking_draws_then_masks_like_the_reference():
     assert tensors['num_visible_a'] == int(NA * (1 - ratios_2['ratio_a']))
     for ratio in (ratios['ratio_a'], ratios['ratio_v'], ratios_2['ratio_a']):
         assert 0.6 <= ratio <= 0.9
+
+
+FINETUNE = {
+    'cls': (dict(num_register_tokens=2, cls_token=True,
+                 multimodal_feature='cls'),
+            dict(num_registers=2, cls_token=True)),
+    'keep_registers_mean': (dict(num_register_tokens=2,
+                                 keep_register_tokens=True,
+                                 multimodal_feature='mean'),
+                            dict(num_registers=2, keep_registers=True)),
+}
+
+
+@pytest.mark.parametrize('name', list(FINETUNE))
+@pytest.mark.parametrize('mode', ['multimodal', 'audioonly', 'videoonly'])
+def test_finetuning_features_match_the_reference(name, mode):
+    ours_options, ref_options = FINETUNE[name]
+    model = randomize_(build(
+        'cavmae_tiny_finetune', backbone=dict(
+            audio_length=FRAMES, unimodal_norms='joint', **ours_options),
+        cls_head=dict(num_classes=5, in_channels=128 if mode ==
+                      'multimodal' else 64), mode=mode)).eval()
+    sd = sync_state_dict(model)
+    audio, imgs, _, _ = inputs(3)
+    with torch.no_grad():
+        ours = model.backbone(audio=audio, imgs=imgs, mode=mode)
+    theirs = sync_ref.finetune_features(sd, audio, imgs, mode, heads=4,
+                                        **ref_options)
+    assert ours.shape == theirs.shape
+    assert_close(ours, theirs)
+
+
+def test_frame_aggregation_matches_the_reference():
+    """Sync's fine-tuning: [B, F] paired frames, cat(cls_a, cls_v) per
+    frame, self-attention over the frames with a learned cls token."""
+    model = randomize_(build(
+        'cavmae_tiny_finetune',
+        backbone=dict(audio_length=FRAMES, num_register_tokens=2,
+                      cls_token=True, multimodal_feature='cls'),
+        cls_head=dict(type='CAVMAEFrameAggregationHead', num_classes=5,
+                      in_channels=128, num_heads=4))).eval()
+    sd = sync_state_dict(model)
+    head_keys = {'cls_head.cls_token': 'cls_cls_token',
+                 'cls_head.blocks.': 'classifier_layers.',
+                 'cls_head.norm.': 'classifier_norm.',
+                 'cls_head.fc_cls.': 'classifier_head.'}
+    for key, value in model.state_dict().items():
+        for ours, theirs in head_keys.items():
+            if key.startswith(ours):
+                sd[theirs + key[len(ours):]] = value
+    clips, frames = 2, 3
+    audio, imgs, _, _ = inputs(clips * frames)
+    with torch.no_grad():
+        logits = model(dict(audio=audio.reshape(clips, frames, FRAMES, 128),
+                            imgs=imgs.reshape(clips, frames, 3, 224, 224)),
+                       mode='tensor', stage='head')
+    features = sync_ref.finetune_features(sd, audio, imgs, 'multimodal',
+                                          heads=4, num_registers=2,
+                                          cls_token=True)
+    expected = sync_ref.aggregate_frames(sd, features, frames, heads=4)
+    assert logits.shape == (clips, 5)
+    assert_close(logits, expected)

@@ -1,14 +1,15 @@
 """The CAV-MAE audio-visual encoder (SPEC §3)."""
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
-from ..modes import MODE_INPUTS, check_mode
+from ..modes import MULTIMODAL_FEATURES, UNIMODAL_NORMS, check_choice
 from ..utils.extra_tokens import ExtraTokensMixin
 from ..utils.masking import MASK_MODES
+from .inference_modes import InferenceModesMixin
 from .masked_encoding import MaskedEncodingMixin
 from ..utils.pos_embed import adapt_audio_pos_embed_in_state_dict, sincos_2d
 from ..utils.transformer import (CAVMAEBlock, PatchEmbed,
@@ -16,7 +17,8 @@ from ..utils.transformer import (CAVMAEBlock, PatchEmbed,
 
 
 @MODELS.register_module()
-class CAVMAEViT(MaskedEncodingMixin, ExtraTokensMixin, BaseModule):
+class CAVMAEViT(InferenceModesMixin, MaskedEncodingMixin, ExtraTokensMixin,
+                BaseModule):
     """CAV-MAE encoder: modality-specific ViT layers, then shared layers.
 
     Audio ``[B, T, F]`` (time, mel bins) is arranged as ``[B, 1, F, T]`` and
@@ -76,6 +78,17 @@ class CAVMAEViT(MaskedEncodingMixin, ExtraTokensMixin, BaseModule):
             ``mask_ratio_range`` (same on every process) instead of
             ``mask_ratio_a`` / ``mask_ratio_v``. Defaults to False.
         mask_ratio_range (tuple[float, float]): Defaults to (0.6, 0.9).
+        unimodal_norms (str): The norms of the shared layers in the
+            ``audioonly`` / ``videoonly`` modes: ``'modality'`` (their own
+            and ``norm_a`` / ``norm_v``, CAV-MAE) or ``'joint'`` (``norm1``
+            / ``norm2`` and ``norm``, Sync's fine-tuning).
+            Defaults to ``'modality'``.
+        multimodal_feature (str): The ``multimodal`` mode's pooled
+            feature: ``'joint_mean'`` (the mean of the joint tokens after
+            the shared layers, CAV-MAE, ``[B, D]``), ``'cls'`` (Sync:
+            ``cat(cls_a, cls_v)`` of the ``blocks_a`` / ``blocks_v``
+            outputs, ``[B, 2D]``; needs ``cls_token``) or ``'mean'`` (the
+            same with the patch-token means). Defaults to ``'joint_mean'``.
         init_cfg (dict | list[dict], optional): MMEngine init config,
             applied on top of the reference initialization.
             Defaults to None.
@@ -106,6 +119,8 @@ class CAVMAEViT(MaskedEncodingMixin, ExtraTokensMixin, BaseModule):
                  contrastive_feature: Optional[str] = None,
                  multi_ratio_masking: bool = False,
                  mask_ratio_range: Tuple[float, float] = (0.6, 0.9),
+                 unimodal_norms: str = 'modality',
+                 multimodal_feature: str = 'joint_mean',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if audio_mask_mode not in MASK_MODES:
@@ -132,6 +147,13 @@ class CAVMAEViT(MaskedEncodingMixin, ExtraTokensMixin, BaseModule):
         self.multi_ratio_masking = multi_ratio_masking
         self.mask_ratio_range = tuple(mask_ratio_range)
         self.with_cp = with_cp
+        check_choice('unimodal_norms', unimodal_norms, UNIMODAL_NORMS)
+        check_choice('multimodal_feature', multimodal_feature,
+                     MULTIMODAL_FEATURES)
+        if multimodal_feature == 'cls' and not cls_token:
+            raise ValueError("multimodal_feature='cls' needs cls_token=True")
+        self.unimodal_norms = unimodal_norms
+        self.multimodal_feature = multimodal_feature
 
         self.patch_embed_a = PatchEmbed(1, embed_dims, patch_size)
         self.patch_embed_v = PatchEmbed(3, embed_dims, patch_size)
@@ -233,91 +255,3 @@ class CAVMAEViT(MaskedEncodingMixin, ExtraTokensMixin, BaseModule):
         final_norm = {'joint': self.norm, 'a': self.norm_a,
                       'v': self.norm_v}[modality]
         return final_norm(tokens)
-
-    # -------------------------------------------------------------- forward
-    def _single(self, tokens: torch.Tensor, modality: str,
-                norms: str) -> Dict[str, torch.Tensor]:
-        """One modality's encoded sequence through the shared blocks and a
-        final norm (``norms``: ``'joint'`` or the modality's own), split
-        into patch tokens and, with ``cls_token``, the cls token."""
-        tokens = self.shared(tokens, norms)
-        cls, patches = self.split_extra_tokens(tokens)
-        name = 'audio' if modality == 'a' else 'visual'
-        out = {name: patches}
-        if cls is not None:
-            out[name + '_cls'] = cls
-        return out
-
-    def forward_tokens(self,
-                       audio: Optional[torch.Tensor] = None,
-                       imgs: Optional[torch.Tensor] = None,
-                       mode: str = 'multimodal') -> Dict[str, torch.Tensor]:
-        """Unmasked token features of an inference ``mode``.
-
-        ``imgs`` may hold ``k`` frames per audio clip (``[k * B, 3, H, W]``,
-        clip-major): the audio is then encoded once and paired with each
-        frame.
-
-        Returns:
-            dict: ``joint`` ``[B', La + Lv, D]`` (multimodal), ``audio``
-            ``[B, La, D]`` and/or ``visual`` ``[B', Lv, D]`` as the mode
-            produces them (patch tokens only), and with ``cls_token``
-            ``audio_cls`` / ``visual_cls`` ``[B, D]``.
-        """
-        check_mode(mode)
-        given = {'audio': audio, 'imgs': imgs}
-        missing = [k for k in MODE_INPUTS[mode] if given[k] is None]
-        if missing:
-            raise ValueError(f'mode {mode!r} needs input(s) {missing}')
-
-        out = {}
-        if mode == 'multimodal':
-            audio_tokens = self.encode_modality(self.embed_audio(audio), 'a')
-            visual_tokens = self.encode_modality(self.embed_visual(imgs),
-                                                 'v')
-            views = visual_tokens.shape[0] // audio_tokens.shape[0]
-            if views * audio_tokens.shape[0] != visual_tokens.shape[0]:
-                raise ValueError(
-                    f'{imgs.shape[0]} images for {audio.shape[0]} audio '
-                    f'clips: expected a whole number of frames per clip')
-            if views > 1:
-                audio_tokens = audio_tokens.repeat_interleave(views, dim=0)
-            out['joint'] = self.joint_stream(audio_tokens, visual_tokens)
-        elif mode in ('audioonly', 'missingaudioonly'):
-            audio_tokens = self.encode_modality(self.embed_audio(audio), 'a')
-            out.update(self._single(audio_tokens, 'a', 'a'))
-            if mode == 'missingaudioonly':
-                out['joint'] = self._single(audio_tokens, 'a',
-                                            'joint')['audio']
-        else:  # videoonly, missingvideoonly
-            visual_tokens = self.encode_modality(self.embed_visual(imgs),
-                                                 'v')
-            out.update(self._single(visual_tokens, 'v', 'v'))
-            if mode == 'missingvideoonly':
-                out['joint'] = self._single(visual_tokens, 'v',
-                                            'joint')['visual']
-        return out
-
-    def forward(self,
-                audio: Optional[torch.Tensor] = None,
-                imgs: Optional[torch.Tensor] = None,
-                mode: str = 'multimodal') -> torch.Tensor:
-        """Pooled clip feature ``[B, D]`` of an inference ``mode``.
-
-        ``multimodal``: mean over the joint tokens; ``audioonly`` /
-        ``videoonly``: one modality's tokens through the shared layers with
-        that modality's norms, then the cls token (``cls_token``) or the
-        mean; ``missingaudioonly`` / ``missingvideoonly``: the average of
-        the two means (joint norms and the modality's own norms) for a
-        model fine-tuned multimodally.
-        """
-        tokens = self.forward_tokens(audio, imgs, mode)
-        if mode == 'multimodal':
-            return tokens['joint'].mean(dim=1)
-        name = 'audio' if 'audio' in tokens else 'visual'
-        single = tokens[name]
-        if mode.startswith('missing'):
-            return (tokens['joint'].mean(dim=1) + single.mean(dim=1)) / 2
-        if self.cls_token:
-            return tokens[name + '_cls']
-        return single.mean(dim=1)
