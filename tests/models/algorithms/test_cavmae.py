@@ -193,3 +193,17 @@ def test_multi_ratio_masking_in_the_model(monkeypatch):
         assert ((1 - out['mask_a']).sum(1) == count).all()
         assert 128 * 0.1 <= count <= 128 * 0.4 + 1
     assert len(set(seen)) > 1
+
+
+def test_recognizer_head_width_follows_the_multimodal_feature():
+    with pytest.raises(ValueError, match=re.escape(
+            "model.cls_head.in_channels=64 disagrees with the backbone's "
+            "multimodal feature of 128 channels (multimodal_feature='cls'")):
+        build('cavmae_tiny_finetune', backbone=dict(
+            cls_token=True, multimodal_feature='cls'),
+            cls_head=dict(in_channels=64))
+    model = build('cavmae_tiny_finetune', backbone=dict(
+        cls_token=True, multimodal_feature='mean'),
+        cls_head=dict(in_channels=128))
+    assert model.backbone.feature_dims('multimodal') == 128
+    assert model.backbone.feature_dims('audioonly') == 64
