@@ -11,8 +11,12 @@ CAV-MAE Sync's pre-trained checkpoints (SPEC_SYNC "Released checkpoint")
 add ``register_tokens``, ``cls_token_a``, ``cls_token_v`` (encoder keys)
 and, with contrastive heads, ``constrative_head_audio.*`` /
 ``constrative_head_visual.*`` (their spelling; ours is
-``backbone.contrastive_head_audio.*``). :func:`detect_model` reads which
-model a reference state dict holds.
+``backbone.contrastive_head_audio.*``). Its fine-tuned checkpoints with
+``aggregate='self_attention_cls'`` hold ``cls_cls_token``,
+``classifier_layers.*``, ``classifier_norm.*`` and ``classifier_head.*``:
+``CAVMAEFrameAggregationHead``'s ``cls_head.cls_token``,
+``cls_head.blocks.*``, ``cls_head.norm.*`` and ``cls_head.fc_cls.*``.
+:func:`detect_model` reads which model a reference state dict holds.
 """
 import re
 from collections import OrderedDict
@@ -38,7 +42,11 @@ DECODER_MODULES = ('decoder_embed.', 'decoder_blocks.', 'decoder_norm.',
 _TO_OURS = (('mlp_head.0.', 'cls_head.norm.'),
             ('mlp_head.1.', 'cls_head.fc_cls.'),
             ('constrative_head_audio.', 'backbone.contrastive_head_audio.'),
-            ('constrative_head_visual.', 'backbone.contrastive_head_visual.'))
+            ('constrative_head_visual.', 'backbone.contrastive_head_visual.'),
+            ('cls_cls_token', 'cls_head.cls_token'),
+            ('classifier_layers.', 'cls_head.blocks.'),
+            ('classifier_norm.', 'cls_head.norm.'),
+            ('classifier_head.', 'cls_head.fc_cls.'))
 _TO_OFFICIAL = (('backbone.contrastive_head_audio.',
                  'constrative_head_audio.'),
                 ('backbone.contrastive_head_visual.',
@@ -46,6 +54,11 @@ _TO_OFFICIAL = (('backbone.contrastive_head_audio.',
                 ('backbone.', ''), ('neck.', ''),
                 ('cls_head.norm.', 'mlp_head.0.'),
                 ('cls_head.fc_cls.', 'mlp_head.1.'))
+# CAVMAEFrameAggregationHead (self-attention) -> Sync's classifier names.
+_AGGREGATION_TO_OFFICIAL = (('cls_head.cls_token', 'cls_cls_token'),
+                            ('cls_head.blocks.', 'classifier_layers.'),
+                            ('cls_head.norm.', 'classifier_norm.'),
+                            ('cls_head.fc_cls.', 'classifier_head.'))
 # LayerNorm copies a reference decoder block may lack.
 DECODER_NORM_COPIES = ('norm1_a', 'norm1_v', 'norm2_a', 'norm2_v')
 
@@ -220,12 +233,15 @@ def mmengine_to_official(
         ValueError: Keys outside those modules.
     """
     skip_keys = set(skip_keys)
+    table = _TO_OFFICIAL
+    if 'cls_head.cls_token' in state_dict:  # a self-attention aggregation
+        table = _AGGREGATION_TO_OFFICIAL + _TO_OFFICIAL
     converted: Dict[str, torch.Tensor] = OrderedDict()
     unknown = []
     for key, value in state_dict.items():
         if key in skip_keys:
             continue
-        for ours, official in _TO_OFFICIAL:
+        for ours, official in table:
             if key.startswith(ours):
                 converted[OFFICIAL_PREFIX + official + key[len(ours):]] = value
                 break
@@ -234,6 +250,6 @@ def mmengine_to_official(
     if unknown:
         raise ValueError(
             f'{len(unknown)} key(s) have no reference name (only backbone., '
-            f'neck. and cls_head.norm/fc_cls keys do):\n{format_keys(unknown)}'
-        )
+            f'neck. and cls_head.norm/fc_cls(/cls_token/blocks) keys do):\n'
+            f'{format_keys(unknown)}')
     return converted

@@ -9,7 +9,8 @@ import torch
 from cavmae_mm.utils import (detect_model, load_state_dict_strict,
                              mmengine_to_official, official_to_mmengine)
 from ..models.conftest import build as build_model
-from .spec_checkpoints import (TINY, VIT_B, build, shape_only_state,
+from .spec_checkpoints import (TINY, VIT_B, block_keys, build,
+                               shape_only_state,
                                spec_reference_shapes, sync_reference_shapes)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -110,3 +111,27 @@ def test_sync_keys_map_onto_the_model_both_ways(heads):
     assert {k: tuple(v.shape) for k, v in ours.items()} == model_shapes
     load_state_dict_strict(model, ours)
     assert set(mmengine_to_official(ours)) == set(shapes)
+
+
+def test_sync_finetuned_aggregation_keys_map_both_ways():
+    """A Sync model fine-tuned multimodally with
+    aggregate='self_attention_cls' (features cat(cls_a, cls_v), 2D)."""
+    shapes = sync_reference_shapes(**TINY, registers=2, prefix='')
+    shapes.update({'cls_cls_token': (1, 1, 128),
+                   'classifier_norm.weight': (128, ),
+                   'classifier_norm.bias': (128, ),
+                   'classifier_head.weight': (5, 128),
+                   'classifier_head.bias': (5, )})
+    for i in range(2):
+        shapes.update(block_keys(f'classifier_layers.{i}', 128))
+    official = shape_only_state({'module.' + k: v for k, v in shapes.items()})
+    ours, _ = official_to_mmengine(official)
+    assert 'cls_head.blocks.1.mlp.fc1.weight' in ours
+    options = detect_model(official)['backbone']
+    model = build_model(
+        'cavmae_tiny_finetune',
+        backbone=dict(options, multimodal_feature='cls'),
+        cls_head=dict(type='CAVMAEFrameAggregationHead', num_classes=5,
+                      in_channels=128, num_heads=4))
+    load_state_dict_strict(model, ours)
+    assert set(mmengine_to_official(ours)) == set(official)
