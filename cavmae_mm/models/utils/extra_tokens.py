@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 
+from ..modes import check_choice
 from .contrastive_head import ContrastiveHead
 
 #: What the contrastive loss compares (``contrastive_feature``): the mean
@@ -27,8 +28,8 @@ class ExtraTokensMixin:
     ``keep_register_tokens``; kept, they pass the shared layer (joint and
     contrastive) and are dropped after it.
 
-    The host module provides ``blocks_u``, ``norm``, ``norm_a``,
-    ``norm_v`` and ``_run_blocks``.
+    The host module provides ``blocks_a``, ``blocks_v``, ``blocks_u``,
+    ``norm_a``, ``norm_v``, ``shared`` and ``_run_blocks``.
     """
 
     def _build_extra_tokens(self,
@@ -48,10 +49,8 @@ class ExtraTokensMixin:
         ``'mean'``)."""
         if contrastive_feature is None:
             contrastive_feature = 'cls' if cls_token else 'mean'
-        if contrastive_feature not in CONTRASTIVE_FEATURES:
-            raise ValueError(f'contrastive_feature must be one of '
-                             f'{CONTRASTIVE_FEATURES}, got '
-                             f'{contrastive_feature!r}')
+        check_choice('contrastive_feature', contrastive_feature,
+                     CONTRASTIVE_FEATURES)
         if contrastive_feature != 'mean' and not cls_token:
             raise ValueError(f'contrastive_feature={contrastive_feature!r} '
                              f'needs cls_token=True')
