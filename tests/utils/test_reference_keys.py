@@ -135,3 +135,20 @@ def test_sync_finetuned_aggregation_keys_map_both_ways():
                       in_channels=128, num_heads=4))
     load_state_dict_strict(model, ours)
     assert set(mmengine_to_official(ours)) == set(official)
+
+
+@pytest.mark.slow
+def test_vit_b_released_sync_keys_map_onto_the_model():
+    """The released Sync checkpoint's keys and shapes (ViT-B, R = 8, cls,
+    audio_length 416, no heads) load strictly into the detected model."""
+    shapes = sync_reference_shapes(**VIT_B, decoder=True)
+    official = shape_only_state(shapes)
+    detected = detect_model(official)
+    assert detected == dict(variant='sync', backbone=dict(
+        num_register_tokens=8, cls_token=True, contrastive_heads=False,
+        audio_length=416))
+    ours, filled = official_to_mmengine(official)
+    model = build_model('cavmae_vit_base_pretrain',
+                        backbone=detected['backbone'])
+    load_state_dict_strict(model, ours)
+    assert filled == [] and set(mmengine_to_official(ours)) == set(shapes)
