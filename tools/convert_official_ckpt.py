@@ -19,7 +19,17 @@ Examples::
 With ``--config`` the result is loaded into the model of that config first;
 any missing, unexpected or shape-mismatched key is listed and the tool exits
 with status 1 without writing the output.
+
+The tool says which model the checkpoint holds (CAV-MAE or CAV-MAE Sync,
+with the backbone options it needs: ``num_register_tokens``, ``cls_token``,
+``contrastive_heads``, ``audio_length``; see
+:func:`cavmae_mm.utils.detect_model`) and records it in ``meta['model']``;
+with ``--config`` a backbone that disagrees on the first three is refused,
+naming both values (another ``audio_length`` is adapted on load and only
+noted). Sync's contrastive heads are spelled ``constrative_head_*`` there
+and ``backbone.contrastive_head_*`` here.
 """
+import inspect
 import argparse
 import os
 import os.path as osp
@@ -32,9 +42,12 @@ from mmengine.registry import init_default_scope
 
 import cavmae_mm
 from mmaction.registry import MODELS
-from cavmae_mm.utils import (compare_and_load, format_keys, get_state_dict,
-                             load_checkpoint_safe, mmengine_to_official,
-                             official_to_mmengine)
+from cavmae_mm.utils import (compare_and_load, detect_model, format_keys,
+                             get_state_dict, load_checkpoint_safe,
+                             mmengine_to_official, official_to_mmengine)
+
+#: Backbone options a checkpoint fixes (detect_model) and must match.
+STRICT_OPTIONS = ('num_register_tokens', 'cls_token', 'contrastive_heads')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -74,13 +87,54 @@ def kind_of(state_dict: dict) -> str:
     return 'encoder'
 
 
-def verify(state_dict: dict, config_path: str, cfg_options: dict) -> bool:
+def describe(detected: dict) -> str:
+    """One line naming the model :func:`detect_model` found."""
+    name = {'cavmae': 'CAV-MAE', 'sync': 'CAV-MAE Sync'}[detected['variant']]
+    options = ', '.join(f'{k}={v!r}' for k, v in detected['backbone'].items())
+    return f'{name} ({options})'
+
+
+def backbone_disagreements(detected: dict, backbone_cfg: dict) -> List[str]:
+    """What the config's backbone says differently from the checkpoint.
+
+    Args:
+        detected (dict): :func:`detect_model`'s answer.
+        backbone_cfg (dict): ``model.backbone`` of the config.
+
+    Returns:
+        list[str]: One message per disagreeing option; ``audio_length``
+        messages start with ``'note:'`` (the model adapts it on load).
+    """
+    cls = backbone_cfg.get('type')
+    cls = MODELS.get(cls) if isinstance(cls, str) else cls
+    defaults = {} if cls is None else {
+        name: param.default
+        for name, param in inspect.signature(cls).parameters.items()}
+    messages = []
+    for name, value in detected['backbone'].items():
+        given = backbone_cfg.get(name, defaults.get(name))
+        if given is None or given == value:
+            continue
+        if name in STRICT_OPTIONS:
+            messages.append(f'model.backbone.{name}={given!r} but the '
+                            f'checkpoint has {name}={value!r}')
+        else:
+            messages.append(f'note: model.backbone.{name}={given!r}, the '
+                            f'checkpoint has {value!r} (adapted on load)')
+    return messages
+
+
+def verify(state_dict: dict, config_path: str, cfg_options: dict,
+           detected: Optional[dict] = None) -> bool:
     """Load ``state_dict`` into the config's model; print what differs.
 
     Args:
         state_dict (dict): Our key names.
         config_path (str): Model config.
         cfg_options (dict): Overrides merged into the config.
+        detected (dict, optional): :func:`detect_model` of the reference
+            state dict, checked against the config's backbone.
+            Defaults to None.
 
     Returns:
         bool: True when every key matches.
@@ -89,6 +143,17 @@ def verify(state_dict: dict, config_path: str, cfg_options: dict) -> bool:
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
+    if detected is not None:
+        messages = backbone_disagreements(detected,
+                                          cfg.model.get('backbone', {}))
+        errors = [m for m in messages if not m.startswith('note:')]
+        for message in messages:
+            print(message if message.startswith('note:') else
+                  f'ERROR: {message}')
+        if errors:
+            print(f'the checkpoint holds {describe(detected)}; set these '
+                  f'options in {config_path}')
+            return False
     model = MODELS.build(cfg.model)
     report = compare_and_load(model, state_dict)
     if report:
@@ -120,6 +185,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'ERROR: {err}')
         return 1
 
+    detected = None
     if args.to_official:
         meta = checkpoint.get('meta') or {}
         filled = meta.get('filled_keys', [])
@@ -132,8 +198,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if filled:
             print(f'left out {len(filled)} keys the forward conversion had '
                   f'filled:\n{format_keys(filled)}')
+        print(f'model: {describe(detect_model(result))}')
     else:
         try:
+            detected = detect_model(state_dict)
             ours, filled = official_to_mmengine(state_dict)
         except ValueError as err:
             print(f'ERROR: {args.input}: {err}')
@@ -151,9 +219,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 had_module_prefix=all(
                     k.startswith('module.') for k in state_dict),
                 filled_keys=filled,
+                model=detected,
                 cavmae_mm_version=cavmae_mm.__version__))
+        print(f'model: {describe(detected)}')
 
-    if args.config and not verify(ours, args.config, args.cfg_options):
+    if args.config and not verify(ours, args.config, args.cfg_options,
+                                  detected):
         print(f'not written: {args.output}')
         return 1
     out_dir = osp.dirname(osp.abspath(args.output))

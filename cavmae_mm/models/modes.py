@@ -27,6 +27,25 @@ FALLBACK_MODES = {'audio': 'missingvideoonly', 'imgs': 'missingaudioonly'}
 MODALITY_NAMES = {'audio': 'audio', 'imgs': 'visual'}
 
 
+#: The norms of the shared layers in the single-modality modes
+#: (``CAVMAEViT.unimodal_norms``): the modality's own (CAV-MAE) or the
+#: joint ones (CAV-MAE Sync's fine-tuning).
+UNIMODAL_NORMS = ('modality', 'joint')
+
+#: The ``multimodal`` mode's pooled feature
+#: (``CAVMAEViT.multimodal_feature``).
+MULTIMODAL_FEATURES = ('joint_mean', 'cls', 'mean')
+
+
+def check_choice(name: str, value: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise
+    ``ValueError`` naming the option and the valid values."""
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {tuple(choices)}, got '
+                         f'{value!r}')
+    return value
+
+
 def check_mode(mode: str) -> str:
     """Return ``mode`` if it is one of :data:`MODES`, else raise
     ``ValueError`` naming the valid ones."""

@@ -9,8 +9,8 @@
 * :mod:`.strict_load`: strict loading with the missing / unexpected /
   shape-mismatched keys listed.
 """
-from .reference_keys import (is_official_state_dict, mmengine_to_official,
-                             official_to_mmengine)
+from .reference_keys import (detect_model, is_official_state_dict,
+                             mmengine_to_official, official_to_mmengine)
 from .safe_load import (UnsafeCheckpointError, get_state_dict,
                         load_checkpoint_safe, register_safe_globals)
 from .strict_load import (CheckpointMismatchError, KeyReport,
@@ -23,5 +23,5 @@ __all__ = [
     'CheckpointMismatchError', 'UnsafeCheckpointError', 'get_state_dict',
     'load_checkpoint_safe', 'load_state_dict_strict', 'register_safe_globals',
     'KeyReport', 'compare_and_load', 'format_keys', 'is_official_state_dict',
-    'mmengine_to_official', 'official_to_mmengine'
+    'mmengine_to_official', 'official_to_mmengine', 'detect_model'
 ]

@@ -13,7 +13,8 @@ from mmengine.runner.checkpoint import load_checkpoint
 
 from cavmae_mm.apis import init_model
 from ..utils.spec_checkpoints import (TINY, build, random_state,
-                                      spec_reference_shapes)
+                                      spec_reference_shapes,
+                                      sync_reference_shapes)
 from .tool_utils import ROOT, TINY_FINETUNE, TINY_PRETRAIN, load_tool
 
 convert_tool = load_tool('convert_official_ckpt')
@@ -138,3 +139,52 @@ def test_convert_cli_exit_status(tmp_path):
     assert result.returncode == 1
     assert 'cls_head.fc_cls.weight' in result.stdout
     assert not (tmp_path / 'o.pth').exists()
+
+
+SYNC_OPTIONS = ['model.backbone.num_register_tokens=8',
+                'model.backbone.cls_token=True',
+                'model.backbone.audio_length=416']
+
+
+@pytest.mark.parametrize('heads', [False, True])
+def test_sync_checkpoint_round_trip(tmp_path, capsys, heads):
+    shapes = sync_reference_shapes(**TINY, decoder=True, heads=heads)
+    original = random_state(shapes)
+    src = str(tmp_path / 'sync.pth')
+    torch.save(original, src)
+    ours_path = str(tmp_path / 'ours.pth')
+    options = SYNC_OPTIONS + [f'model.backbone.contrastive_heads={heads}']
+    assert convert_tool.main([src, ours_path, '--config', TINY_PRETRAIN,
+                              '--cfg-options', *options]) == 0
+    printed = capsys.readouterr().out
+    assert 'model: CAV-MAE Sync (num_register_tokens=8, cls_token=True, ' \
+        f'contrastive_heads={heads}, audio_length=416)' in printed
+    assert 'verified' in printed
+    converted = torch.load(ours_path)
+    assert converted['meta']['model'] == dict(variant='sync', backbone=dict(
+        num_register_tokens=8, cls_token=True, contrastive_heads=heads,
+        audio_length=416))
+    assert ('backbone.contrastive_head_visual.0.attn.qkv.weight'
+            in converted['state_dict']) == heads
+    back_path = str(tmp_path / 'back.pth')
+    assert convert_tool.main([ours_path, back_path, '--to-official']) == 0
+    assert_round_trip(original, torch.load(back_path))
+
+
+def test_sync_checkpoint_refused_by_a_disagreeing_backbone(tmp_path, capsys):
+    src = str(tmp_path / 'sync.pth')
+    torch.save(random_state(sync_reference_shapes(**TINY, decoder=True)),
+               src)
+    out = tmp_path / 'ours.pth'
+    assert convert_tool.main([src, str(out), '--config', TINY_PRETRAIN]) == 1
+    printed = capsys.readouterr().out
+    assert 'ERROR: model.backbone.num_register_tokens=0 but the checkpoint ' \
+        'has num_register_tokens=8' in printed
+    assert 'model.backbone.cls_token=False but the checkpoint has ' \
+        'cls_token=True' in printed
+    assert 'note: model.backbone.audio_length=1024, the checkpoint has 416' \
+        in printed
+    assert not out.exists()
+    # Only the audio length differs: adapted on load, converted.
+    assert convert_tool.main([src, str(out), '--config', TINY_PRETRAIN,
+                              '--cfg-options', *SYNC_OPTIONS[:2]]) == 0

@@ -98,3 +98,28 @@ def shape_only_state(shapes):
 def build(config):
     init_default_scope('mmaction')
     return MODELS.build(Config.fromfile(config).model)
+
+
+def sync_reference_shapes(dim, specific, shared, dec_dim, dec_depth,
+                          registers=8, cls_token=True, heads=False,
+                          audio_length=416, prefix='module.', **kwargs):
+    """A CAV-MAE Sync reference state dict's keys and shapes
+    (SPEC_SYNC "Released checkpoint"): the CAV-MAE keys at
+    ``audio_length``, ``register_tokens [2R, D]``, ``cls_token_a/_v
+    [1, 1, D]`` and 2 ``constrative_head_audio/_visual`` blocks."""
+    keys = spec_reference_shapes(dim, specific, shared, dec_dim, dec_depth,
+                                 prefix='', **kwargs)
+    time_patches = audio_length // 16
+    keys['pos_embed_a'] = (1, 8 * time_patches, dim)
+    if 'decoder_pos_embed_a' in keys:
+        keys['decoder_pos_embed_a'] = (1, 8 * time_patches, dec_dim)
+    if registers:
+        keys['register_tokens'] = (2 * registers, dim)
+    if cls_token:
+        keys['cls_token_a'] = keys['cls_token_v'] = (1, 1, dim)
+    if heads:
+        for modality in ('audio', 'visual'):
+            for i in range(2):
+                keys.update(block_keys(f'constrative_head_{modality}.{i}',
+                                       dim))
+    return {prefix + key: shape for key, shape in keys.items()}

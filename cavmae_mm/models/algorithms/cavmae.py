@@ -1,6 +1,6 @@
 """The CAV-MAE pre-training model."""
 import inspect
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
@@ -13,28 +13,57 @@ from ..utils.init_log import InitInfoAtDebugMixin
 ForwardResults = Union[Dict[str, torch.Tensor], List, tuple, torch.Tensor]
 
 
-def split_inputs(inputs: Dict[str, torch.Tensor]):
-    """``audio`` ``[B, (1,) T, F]`` and ``imgs`` ``[B, (V,) 3, H, W]`` →
-    ``audio [B, T, F]``, ``imgs [B * V, 3, H, W]`` and ``V`` (frames per
-    clip; missing modalities come back as None)."""
+class AVInputs(NamedTuple):
+    """Model inputs as the backbone takes them (see :func:`split_inputs`).
+
+    Attributes:
+        audio (torch.Tensor, optional): ``[B * frames, T, F]``.
+        imgs (torch.Tensor, optional): ``[B * frames * views, 3, H, W]``.
+        views (int): Frames per clip that share one spectrogram (CAV-MAE's
+            multi-frame evaluation).
+        frames (int): Frames per clip each paired with its own
+            spectrogram segment (CAV-MAE Sync).
+    """
+    audio: Optional[torch.Tensor]
+    imgs: Optional[torch.Tensor]
+    views: int = 1
+    frames: int = 1
+
+
+def split_inputs(inputs: Dict[str, torch.Tensor]) -> AVInputs:
+    """``audio`` ``[B, (F,) T, M]`` and ``imgs`` ``[B, (V,) 3, H, W]`` →
+    :class:`AVInputs` (missing modalities come back as None).
+
+    One spectrogram per clip (``[B, T, M]`` or ``[B, 1, T, M]``): the ``V``
+    frames are views of the clip, each paired with that spectrogram
+    (``views=V``). ``F > 1`` spectrogram segments: paired frames, one per
+    segment (Sync; ``imgs`` must be ``[B, F, 3, H, W]``, or absent); both
+    are flattened clip-major to ``[B * F, ...]`` (``frames=F``).
+    """
     audio, imgs = inputs.get('audio'), inputs.get('imgs')
+    frames = 1
     if audio is not None and audio.ndim == 4:
-        if audio.shape[1] != 1:
-            raise ValueError(f'one spectrogram per clip expected, got audio '
-                             f'of shape {list(audio.shape)}')
-        audio = audio[:, 0]
+        frames = audio.shape[1]
+        audio = audio.flatten(0, 1)  # [B * F, T, M], clip-major
     views = 1
     if imgs is not None and imgs.ndim == 5:
         views = imgs.shape[1]
         imgs = imgs.flatten(0, 1)
-    return audio, imgs, views
+    if frames > 1 and imgs is not None:
+        if views != frames:
+            raise ValueError(
+                f'{frames} spectrogram segments per clip pair with as many '
+                f'frames, got imgs of shape {list(inputs["imgs"].shape)}')
+        views = 1
+    return AVInputs(audio, imgs, views, frames)
 
 
 def store_embeddings(embeddings: Dict[str, torch.Tensor],
                      data_samples: OptSampleList = None) -> Union[Dict, list]:
-    """Set each ``[B, D]`` embedding as ``<name>_feature`` of its sample
-    (``audio_feature``, ``visual_feature``: what ``AVRetrievalMetric``
-    reads) and return the samples; without samples, the embeddings."""
+    """Set each ``[B, D]`` (or ``[B, F, D]``, one per paired frame)
+    embedding as ``<name>_feature`` of its sample (``audio_feature``,
+    ``visual_feature``: what ``AVRetrievalMetric`` reads) and return the
+    samples; without samples, the embeddings."""
     if data_samples is None:
         return embeddings
     for i, sample in enumerate(data_samples):
@@ -102,7 +131,11 @@ class CAVMAE(InitInfoAtDebugMixin, BaseModel):
     * ``tensor``: the masked forward's raw outputs (predictions, masks,
       embeddings) for visualization.
 
-    Inputs: ``dict(audio=[B, T, F], imgs=[B, 1, 3, H, W] or [B, 3, H, W])``.
+    Inputs: ``dict(audio=[B, T, M], imgs=[B, 1, 3, H, W] or [B, 3, H, W])``;
+    CAV-MAE Sync: ``audio=[B, F, T, M]`` (a segment per frame) and
+    ``imgs=[B, F, 3, H, W]``: ``B * F`` paired samples, the contrastive
+    loss told which rows are frames of one clip (``AVInfoNCELoss``'s
+    ``same_clip_frames``), the retrieval features ``[F, D]`` per sample.
     Masking noise may be passed as ``noise_a`` / ``noise_v`` keyword
     arguments of ``forward`` (else drawn from the global generator).
 
@@ -167,12 +200,12 @@ class CAVMAE(InitInfoAtDebugMixin, BaseModel):
                  inputs: Dict[str, torch.Tensor],
                  noise_a: Optional[torch.Tensor] = None,
                  noise_v: Optional[torch.Tensor] = None) -> Dict:
-        audio, imgs, views = split_inputs(inputs)
+        audio, imgs, views, frames = split_inputs(inputs)
         if audio is None or imgs is None:
             raise ValueError('pre-training needs both audio and imgs inputs')
         if views != 1:
-            raise ValueError(f'pre-training takes one frame per clip, got '
-                             f'{views}')
+            raise ValueError(f'pre-training takes one frame per spectrogram, '
+                             f'got {views}')
         encoded = self.backbone.forward_pretrain(
             audio, imgs, noise_a, noise_v,
             with_joint=self.neck is not None,
@@ -181,8 +214,9 @@ class CAVMAE(InitInfoAtDebugMixin, BaseModel):
             encoded['pred_a'], encoded['pred_v'] = self.neck(
                 encoded['joint'], encoded['ids_restore_a'],
                 encoded['ids_restore_v'],
-                num_visible_a=self.backbone.num_visible_a)
+                num_visible_a=encoded['num_visible_a'])
         encoded['audio_input'], encoded['imgs_input'] = audio, imgs
+        encoded['frames_per_clip'] = frames
         return encoded
 
     def loss(self,
@@ -194,16 +228,17 @@ class CAVMAE(InitInfoAtDebugMixin, BaseModel):
         encoded = self._forward(inputs, noise_a, noise_v)
         return self.head.loss(encoded['audio_input'], encoded['imgs_input'],
                               encoded, encoded.get('pred_a'),
-                              encoded.get('pred_v'))
+                              encoded.get('pred_v'),
+                              frames_per_clip=encoded['frames_per_clip'])
 
     def extract_embeddings(self, inputs: Dict[str, torch.Tensor],
                            with_tokens: bool = False
                            ) -> Dict[str, torch.Tensor]:
         """Retrieval embeddings of the given modalities: see
         :func:`~cavmae_mm.models.utils.embeddings.retrieval_embeddings`."""
-        audio, imgs, views = split_inputs(inputs)
+        audio, imgs, views, frames = split_inputs(inputs)
         return retrieval_embeddings(self.backbone, audio, imgs, views,
-                                    with_tokens)
+                                    with_tokens, frames=frames)
 
     def predict(self, inputs: Dict[str, torch.Tensor],
                 data_samples: OptSampleList = None) -> Union[Dict, list]:

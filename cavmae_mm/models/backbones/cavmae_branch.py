@@ -16,8 +16,10 @@ class _CAVMAEBranch(CAVMAEViT):
     Parameter names are those of ``CAVMAEViT``, so a CAV-MAE checkpoint
     (pre-trained or fine-tuned) loads with ``load_from`` or
     ``init_cfg=dict(type='Pretrained', prefix='backbone.', ...)``; the
-    parameters the branch never uses (the other modality, the joint norms)
-    are frozen, so optimizers and DDP skip them.
+    parameters the branch never uses (the other modality and its cls token,
+    Sync's contrastive heads, the norms it does not use: the joint ones, or
+    its own with ``unimodal_norms='joint'``) are frozen, so optimizers and
+    DDP skip them.
 
     Args:
         **kwargs: ``CAVMAEViT`` arguments.
@@ -34,12 +36,19 @@ class _CAVMAEBranch(CAVMAEViT):
                 param.requires_grad_(False)
 
     def _unused(self, name: str, other: str) -> bool:
-        if name.startswith(self.unused_prefixes):
+        joint = self.unimodal_norms == 'joint'
+        if name.startswith(self.unused_prefixes + ('contrastive_head_', )):
             return True
+        if name.startswith(('norm_a.', 'norm_v.', 'norm.')):
+            used = 'norm.' if joint else f'norm_{self.modality}.'
+            return not name.startswith(used)
+        if name in ('cls_token_a', 'cls_token_v'):
+            return name != f'cls_token_{self.modality}'
         if name.startswith('blocks_u.'):
             norm = name.split('.')[2]
-            return norm in ('norm1', 'norm2', f'norm1_{other}',
-                            f'norm2_{other}')
+            used = ('norm1', 'norm2') if joint else (
+                f'norm1_{self.modality}', f'norm2_{self.modality}')
+            return norm.startswith('norm') and norm not in used
         return False
 
 
@@ -51,7 +60,7 @@ class CAVMAEAudioBranch(_CAVMAEBranch):
     """
     modality = 'a'
     unused_prefixes = ('patch_embed_v.', 'pos_embed_v', 'modality_v',
-                       'blocks_v.', 'norm_v.', 'norm.')
+                       'blocks_v.')
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         if audio.ndim == 4:
@@ -73,7 +82,7 @@ class CAVMAEVisualBranch(_CAVMAEBranch):
     """
     modality = 'v'
     unused_prefixes = ('patch_embed_a.', 'pos_embed_a', 'modality_a',
-                       'blocks_a.', 'norm_a.', 'norm.')
+                       'blocks_a.')
 
     def forward(self, imgs: torch.Tensor) -> torch.Tensor:
         tokens = self.forward_tokens(imgs=imgs, mode='videoonly')['visual']

@@ -1,21 +1,24 @@
 """The CAV-MAE audio-visual encoder (SPEC §3)."""
-from typing import Dict, Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmaction.registry import MODELS
-from ..modes import MODE_INPUTS, check_mode
-from ..utils.masking import (MASK_MODES, mask_by_noise, num_visible,
-                             structured_noise)
+from ..modes import MULTIMODAL_FEATURES, UNIMODAL_NORMS, check_choice
+from ..utils.extra_tokens import ExtraTokensMixin
+from ..utils.masking import MASK_MODES
+from .inference_modes import InferenceModesMixin
+from .masked_encoding import MaskedEncodingMixin
 from ..utils.pos_embed import adapt_audio_pos_embed_in_state_dict, sincos_2d
 from ..utils.transformer import (CAVMAEBlock, PatchEmbed,
                                  init_linear_and_norm, run_blocks)
 
 
 @MODELS.register_module()
-class CAVMAEViT(BaseModule):
+class CAVMAEViT(InferenceModesMixin, MaskedEncodingMixin, ExtraTokensMixin,
+                BaseModule):
     """CAV-MAE encoder: modality-specific ViT layers, then shared layers.
 
     Audio ``[B, T, F]`` (time, mel bins) is arranged as ``[B, 1, F, T]`` and
@@ -27,7 +30,10 @@ class CAVMAEViT(BaseModule):
     (``blocks_u``) whose LayerNorms depend on what passes through them.
 
     Parameter names follow the reference implementation, so its checkpoints
-    map onto this module by a prefix change only.
+    map onto this module by a prefix change only. The CAV-MAE Sync options
+    (``cls_token``, ``num_register_tokens``, ``keep_register_tokens``,
+    ``contrastive_heads``, ``contrastive_feature``, ``multi_ratio_masking``;
+    docs/sync.md) default to off: CAV-MAE's computation.
 
     Args:
         embed_dims (int): Token channels. Defaults to 768 (ViT-B).
@@ -54,6 +60,35 @@ class CAVMAEViT(BaseModule):
             :class:`Attention`). Defaults to ``'auto'``.
         with_cp (bool): Activation checkpointing per block (less memory, more
             compute). Defaults to False.
+        cls_token (bool): A learned global token per modality
+            (``cls_token_a``, ``cls_token_v``) in front of the patches,
+            outside the reconstruction. Defaults to False.
+        num_register_tokens (int): Learned register tokens ``R`` per
+            modality (``register_tokens`` ``[2R, D]``). Defaults to 0.
+        keep_register_tokens (bool): Registers also pass the shared layer
+            (else dropped after the modality blocks). Defaults to False.
+        contrastive_heads (bool): Two more blocks per modality in the
+            contrastive stream (``contrastive_head_audio`` / ``_visual``).
+            Defaults to False.
+        contrastive_feature (str, optional): ``'mean'`` (patch-token
+            mean), ``'cls'`` or ``'global_local'`` (both losses averaged);
+            None: ``'cls'`` with ``cls_token``, else ``'mean'``. Retrieval
+            uses the cls token unless ``'mean'``. Defaults to None.
+        multi_ratio_masking (bool): Draw both mask ratios per batch in
+            ``mask_ratio_range`` (same on every process) instead of
+            ``mask_ratio_a`` / ``mask_ratio_v``. Defaults to False.
+        mask_ratio_range (tuple[float, float]): Defaults to (0.6, 0.9).
+        unimodal_norms (str): The norms of the shared layers in the
+            ``audioonly`` / ``videoonly`` modes: ``'modality'`` (their own
+            and ``norm_a`` / ``norm_v``, CAV-MAE) or ``'joint'`` (``norm1``
+            / ``norm2`` and ``norm``, Sync's fine-tuning).
+            Defaults to ``'modality'``.
+        multimodal_feature (str): The ``multimodal`` mode's pooled
+            feature: ``'joint_mean'`` (the mean of the joint tokens after
+            the shared layers, CAV-MAE, ``[B, D]``), ``'cls'`` (Sync:
+            ``cat(cls_a, cls_v)`` of the ``blocks_a`` / ``blocks_v``
+            outputs, ``[B, 2D]``; needs ``cls_token``) or ``'mean'`` (the
+            same with the patch-token means). Defaults to ``'joint_mean'``.
         init_cfg (dict | list[dict], optional): MMEngine init config,
             applied on top of the reference initialization.
             Defaults to None.
@@ -77,6 +112,15 @@ class CAVMAEViT(BaseModule):
                  norm_eps: float = 1e-5,
                  fused_attn: Union[bool, str] = 'auto',
                  with_cp: bool = False,
+                 cls_token: bool = False,
+                 num_register_tokens: int = 0,
+                 keep_register_tokens: bool = False,
+                 contrastive_heads: bool = False,
+                 contrastive_feature: Optional[str] = None,
+                 multi_ratio_masking: bool = False,
+                 mask_ratio_range: Tuple[float, float] = (0.6, 0.9),
+                 unimodal_norms: str = 'modality',
+                 multimodal_feature: str = 'joint_mean',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if audio_mask_mode not in MASK_MODES:
@@ -100,7 +144,16 @@ class CAVMAEViT(BaseModule):
         self.mask_ratio_a = mask_ratio_a
         self.mask_ratio_v = mask_ratio_v
         self.audio_mask_mode = audio_mask_mode
+        self.multi_ratio_masking = multi_ratio_masking
+        self.mask_ratio_range = tuple(mask_ratio_range)
         self.with_cp = with_cp
+        check_choice('unimodal_norms', unimodal_norms, UNIMODAL_NORMS)
+        check_choice('multimodal_feature', multimodal_feature,
+                     MULTIMODAL_FEATURES)
+        if multimodal_feature == 'cls' and not cls_token:
+            raise ValueError("multimodal_feature='cls' needs cls_token=True")
+        self.unimodal_norms = unimodal_norms
+        self.multimodal_feature = multimodal_feature
 
         self.patch_embed_a = PatchEmbed(1, embed_dims, patch_size)
         self.patch_embed_v = PatchEmbed(3, embed_dims, patch_size)
@@ -133,12 +186,12 @@ class CAVMAEViT(BaseModule):
         self.norm_a = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.norm_v = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
-
-    @property
-    def num_visible_a(self) -> int:
-        """Audio tokens left visible by pre-training's masking (``Ka``, the
-        decoder's split of the joint sequence), known without a forward."""
-        return num_visible(self.num_patches_a, self.mask_ratio_a)
+        self._build_extra_tokens(
+            embed_dims, num_heads, mlp_ratio, norm_eps, fused_attn,
+            cls_token=cls_token, num_register_tokens=num_register_tokens,
+            keep_register_tokens=keep_register_tokens,
+            contrastive_heads=contrastive_heads,
+            contrastive_feature=contrastive_feature)
 
     # ------------------------------------------------------------------ init
     def init_weights(self) -> None:
@@ -156,6 +209,7 @@ class CAVMAEViT(BaseModule):
                 nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))
             nn.init.normal_(self.modality_a, std=.02)
             nn.init.normal_(self.modality_v, std=.02)
+            self._init_extra_tokens()
             self.apply(init_linear_and_norm)
         super().init_weights()
 
@@ -201,133 +255,3 @@ class CAVMAEViT(BaseModule):
         final_norm = {'joint': self.norm, 'a': self.norm_a,
                       'v': self.norm_v}[modality]
         return final_norm(tokens)
-
-    # -------------------------------------------------------------- forward
-    def forward_tokens(self,
-                       audio: Optional[torch.Tensor] = None,
-                       imgs: Optional[torch.Tensor] = None,
-                       mode: str = 'multimodal') -> Dict[str, torch.Tensor]:
-        """Unmasked token features of an inference ``mode``.
-
-        ``imgs`` may hold ``k`` frames per audio clip (``[k * B, 3, H, W]``,
-        clip-major): the audio is then encoded once and paired with each
-        frame.
-
-        Returns:
-            dict: ``joint`` ``[B', La + Lv, D]`` (multimodal), ``audio``
-            ``[B, La, D]`` and/or ``visual`` ``[B', Lv, D]`` as the mode
-            produces them.
-        """
-        check_mode(mode)
-        given = {'audio': audio, 'imgs': imgs}
-        missing = [k for k in MODE_INPUTS[mode] if given[k] is None]
-        if missing:
-            raise ValueError(f'mode {mode!r} needs input(s) {missing}')
-
-        out = {}
-        if mode == 'multimodal':
-            audio_tokens = self._run_blocks(self.embed_audio(audio),
-                                            self.blocks_a)
-            visual_tokens = self._run_blocks(self.embed_visual(imgs),
-                                             self.blocks_v)
-            views = visual_tokens.shape[0] // audio_tokens.shape[0]
-            if views * audio_tokens.shape[0] != visual_tokens.shape[0]:
-                raise ValueError(
-                    f'{imgs.shape[0]} images for {audio.shape[0]} audio '
-                    f'clips: expected a whole number of frames per clip')
-            if views > 1:
-                audio_tokens = audio_tokens.repeat_interleave(views, dim=0)
-            out['joint'] = self.shared(
-                torch.cat([audio_tokens, visual_tokens], dim=1), 'joint')
-        elif mode in ('audioonly', 'missingaudioonly'):
-            audio_tokens = self._run_blocks(self.embed_audio(audio),
-                                            self.blocks_a)
-            out['audio'] = self.shared(audio_tokens, 'a')
-            if mode == 'missingaudioonly':
-                out['joint'] = self.shared(audio_tokens, 'joint')
-        else:  # videoonly, missingvideoonly
-            visual_tokens = self._run_blocks(self.embed_visual(imgs),
-                                             self.blocks_v)
-            out['visual'] = self.shared(visual_tokens, 'v')
-            if mode == 'missingvideoonly':
-                out['joint'] = self.shared(visual_tokens, 'joint')
-        return out
-
-    def forward(self,
-                audio: Optional[torch.Tensor] = None,
-                imgs: Optional[torch.Tensor] = None,
-                mode: str = 'multimodal') -> torch.Tensor:
-        """Mean-pooled clip feature ``[B, D]`` of an inference ``mode``.
-
-        ``multimodal``: mean over the joint tokens; ``audioonly`` /
-        ``videoonly``: mean over one modality's tokens through the shared
-        layers with that modality's norms; ``missingaudioonly`` /
-        ``missingvideoonly``: the average of the two means (joint norms and
-        the modality's own norms) for a model fine-tuned multimodally.
-        """
-        tokens = self.forward_tokens(audio, imgs, mode)
-        if mode == 'multimodal':
-            return tokens['joint'].mean(dim=1)
-        single = tokens['audio' if 'audio' in tokens else 'visual']
-        if mode.startswith('missing'):
-            return (tokens['joint'].mean(dim=1) + single.mean(dim=1)) / 2
-        return single.mean(dim=1)
-
-    def forward_pretrain(self,
-                         audio: torch.Tensor,
-                         imgs: torch.Tensor,
-                         noise_a: Optional[torch.Tensor] = None,
-                         noise_v: Optional[torch.Tensor] = None,
-                         with_joint: bool = True,
-                         with_single: bool = True
-                         ) -> Dict[str, torch.Tensor]:
-        """Masked encoding for pre-training (SPEC §3 steps 1-4).
-
-        Args:
-            audio (torch.Tensor): ``[B, T, F]``.
-            imgs (torch.Tensor): ``[B, 3, H, W]``.
-            noise_a (torch.Tensor, optional): ``[B, La]`` masking noise;
-                drawn with ``torch.rand`` (audio first, then visual, as the
-                reference does) when None. Defaults to None.
-            noise_v (torch.Tensor, optional): ``[B, Lv]``. Defaults to None.
-            with_joint (bool): Compute the joint path (the decoder's input).
-                Defaults to True.
-            with_single (bool): Compute the single-modality paths (the
-                contrastive branch). Defaults to True.
-
-        Returns:
-            dict: ``joint`` ``[B, Ka + Kv, D]`` (decoder input), ``audio``
-            ``[B, Ka, D]`` and ``visual`` ``[B, Kv, D]`` (contrastive
-            branch), ``mask_a`` / ``mask_v`` ``[B, L]`` (1 = dropped) and
-            ``ids_restore_a`` / ``ids_restore_v`` ``[B, L]``.
-        """
-        audio_tokens = self.embed_audio(audio)
-        visual_tokens = self.embed_visual(imgs)
-        batch = audio_tokens.shape[0]
-        if noise_a is None:
-            noise_a = torch.rand(batch, self.num_patches_a,
-                                 device=audio.device)
-        if noise_v is None:
-            noise_v = torch.rand(batch, self.num_patches_v,
-                                 device=imgs.device)
-        if self.audio_mask_mode != 'unstructured':
-            noise_a = structured_noise(noise_a, self.grid_a,
-                                       self.mask_ratio_a,
-                                       self.audio_mask_mode)
-        audio_tokens, mask_a, ids_restore_a = mask_by_noise(
-            audio_tokens, noise_a, self.mask_ratio_a)
-        visual_tokens, mask_v, ids_restore_v = mask_by_noise(
-            visual_tokens, noise_v, self.mask_ratio_v)
-
-        audio_tokens = self._run_blocks(audio_tokens, self.blocks_a)
-        visual_tokens = self._run_blocks(visual_tokens, self.blocks_v)
-        encoded = dict(mask_a=mask_a, mask_v=mask_v,
-                       ids_restore_a=ids_restore_a,
-                       ids_restore_v=ids_restore_v)
-        if with_joint:
-            encoded['joint'] = self.shared(
-                torch.cat([audio_tokens, visual_tokens], dim=1), 'joint')
-        if with_single:
-            encoded['audio'] = self.shared(audio_tokens, 'a')
-            encoded['visual'] = self.shared(visual_tokens, 'v')
-        return encoded

@@ -65,7 +65,8 @@ class CAVMAEPretrainHead(nn.Module):
              imgs: torch.Tensor,
              encoded: Dict[str, torch.Tensor],
              pred_a: Optional[torch.Tensor] = None,
-             pred_v: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+             pred_v: Optional[torch.Tensor] = None,
+             frames_per_clip: int = 1) -> Dict[str, torch.Tensor]:
         """Compute the losses.
 
         Args:
@@ -74,6 +75,8 @@ class CAVMAEPretrainHead(nn.Module):
             encoded (dict): Output of ``CAVMAEViT.forward_pretrain``.
             pred_a (torch.Tensor, optional): ``[B, La, p*p]``.
             pred_v (torch.Tensor, optional): ``[B, Lv, p*p*3]``.
+            frames_per_clip (int): Consecutive rows that are frames of one
+                clip (for the contrastive loss). Defaults to 1.
 
         Returns:
             dict[str, torch.Tensor]: ``loss_mae_a``, ``loss_mae_v``,
@@ -89,6 +92,16 @@ class CAVMAEPretrainHead(nn.Module):
             losses['loss_mae_v'] = self.loss_mae(
                 pred_v.float(), targets['imgs'].float(), encoded['mask_v'])
         if self.with_contrastive:
-            losses['loss_c'], losses['acc_c'] = self.loss_contrastive(
-                encoded['audio'].mean(dim=1), encoded['visual'].mean(dim=1))
+            # The backbone's embedding pairs (contrastive_feature): one,
+            # or (global, local) whose losses and accuracies are averaged.
+            results = [
+                self.loss_contrastive(audio_emb, visual_emb,
+                                      frames_per_clip=frames_per_clip)
+                for audio_emb, visual_emb in encoded['contrastive_pairs']
+            ]
+            if len(results) == 1:
+                losses['loss_c'], losses['acc_c'] = results[0]
+            else:
+                losses['loss_c'] = sum(r[0] for r in results) / len(results)
+                losses['acc_c'] = sum(r[1] for r in results) / len(results)
         return losses

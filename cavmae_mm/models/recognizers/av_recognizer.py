@@ -37,11 +37,17 @@ class CAVMAERecognizer(InitInfoAtDebugMixin, BaseRecognizer):
         super().__init__(backbone=backbone, cls_head=cls_head, **kwargs)
         self.mode = mode
         channels = getattr(self.cls_head, 'in_channels', None)
-        if channels is not None and channels != self.backbone.embed_dims:
+        dims = self.backbone.feature_dims(self.mode)
+        if channels is not None and channels != dims:
+            source = f'model.backbone.embed_dims={self.backbone.embed_dims}'
+            if dims != self.backbone.embed_dims:
+                source = (f'the backbone\'s {self.mode} feature of {dims} '
+                          f'channels (multimodal_feature='
+                          f'{self.backbone.multimodal_feature!r}, 2 x '
+                          f'embed_dims)')
             raise ValueError(
                 f'model.cls_head.in_channels={channels} disagrees with '
-                f'model.backbone.embed_dims={self.backbone.embed_dims}: the '
-                f'head classifies the pooled [B, embed_dims] feature')
+                f'{source}: the head classifies the pooled feature')
 
     @property
     def mode(self) -> str:
@@ -57,19 +63,29 @@ class CAVMAERecognizer(InitInfoAtDebugMixin, BaseRecognizer):
                      data_samples: OptSampleList = None,
                      test_mode: bool = False,
                      mode: Optional[str] = None) -> Tuple:
-        """Pooled features ``[B * V, D]`` (``stage='backbone'``) or logits
-        (``stage='head'``), and an empty kwargs dict for the head."""
-        audio, imgs, views = split_inputs(inputs)
+        """Pooled features ``[B * S, C]`` (``S`` frames or segments per
+        clip; ``stage='backbone'``) or logits (``stage='head'``), and the
+        head's kwargs: ``num_segs=S`` (a frame-aggregating head classifies
+        the ``S`` features of a clip together; the others score each and
+        average at test time)."""
+        audio, imgs, views, frames = split_inputs(inputs)
         mode = mode or self.mode
-        if not test_mode and views != 1 and uses(mode, 'imgs'):
+        segments = frames * (views if uses(mode, 'imgs') else 1)
+        if not test_mode and segments != 1 and not getattr(
+                self.cls_head, 'aggregates_frames', False):
+            if frames != 1:
+                raise ValueError(f'training takes one spectrogram per clip, '
+                                 f'got {frames} segments (a frame-'
+                                 f'aggregating head takes several)')
             raise ValueError(f'training takes one frame per clip, got '
                              f'{views}')
         feats = self.backbone(audio=audio if uses(mode, 'audio') else None,
                               imgs=imgs if uses(mode, 'imgs') else None,
                               mode=mode)
+        kwargs = dict(num_segs=segments)
         if stage == 'head':
-            feats = self.cls_head(feats)
-        return feats, dict()
+            feats = self.cls_head(feats, **kwargs)
+        return feats, kwargs
 
     def extract_embeddings(self, inputs: Dict[str, torch.Tensor],
                            with_tokens: bool = False
@@ -77,6 +93,6 @@ class CAVMAERecognizer(InitInfoAtDebugMixin, BaseRecognizer):
         """Retrieval embeddings of the given modalities, whatever
         ``mode``: see
         :func:`~cavmae_mm.models.utils.embeddings.retrieval_embeddings`."""
-        audio, imgs, views = split_inputs(inputs)
+        audio, imgs, views, frames = split_inputs(inputs)
         return retrieval_embeddings(self.backbone, audio, imgs, views,
-                                    with_tokens)
+                                    with_tokens, frames=frames)

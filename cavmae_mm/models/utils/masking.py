@@ -2,6 +2,7 @@
 from typing import Optional, Tuple
 
 import torch
+import torch.distributed as dist
 
 MASK_MODES = ('unstructured', 'time', 'freq', 'tf')
 
@@ -94,3 +95,36 @@ def _random_subset(batch: int, size: int, count: int, device,
                            device=device).argsort(1)[:, :count]
         hit.scatter_(1, picks, True)
     return hit
+
+
+def draw_mask_ratios(low: float, high: float,
+                     device: Optional[torch.device] = None
+                     ) -> Tuple[float, float]:
+    """Random per-batch mask ratios (Sync's ``multi_ratio_masking``).
+
+    Every process draws ``u = torch.rand(2)`` from its global generator
+    (so the streams that follow stay in step whatever the rank), then
+    rank 0's draw is broadcast: all processes mask at the same ratios.
+    The reference re-seeds a fresh generator with 0 at every call (always
+    0.7489 / 0.8305 on one process); we do not.
+
+    Args:
+        low (float): Smallest ratio. Sync uses 0.6.
+        high (float): Largest ratio. Sync uses 0.9.
+        device (torch.device, optional): Where to draw (the inputs'
+            device: its generator, and a tensor the process group can
+            broadcast). Defaults to None (CPU).
+
+    Returns:
+        tuple[float, float]: ``(ratio_a, ratio_v)``, each
+        ``low + (high - low) * u``.
+    """
+    draws = torch.rand(2, device=device)
+    if dist.is_available() and dist.is_initialized() \
+            and dist.get_world_size() > 1:
+        dist.broadcast(draws, src=0)
+    # In double precision as the reference (0.6 + 0.3 * u.item()); the
+    # span rounded so that 0.9 - 0.6 is 0.3.
+    span = round(high - low, 12)
+    ratio_a, ratio_v = (low + span * u for u in draws.tolist())
+    return ratio_a, ratio_v

@@ -3,6 +3,7 @@ import re
 
 import pytest
 import torch
+from mmaction.structures import ActionDataSample
 
 from cavmae_mm.models.utils.embeddings import retrieval_embeddings
 from ..conftest import build
@@ -124,3 +125,85 @@ def test_pretrain_shapes(name, dim):
                                                                         196)
     assert emb['audio'].shape == (2, dim) and emb['visual'].shape == (2, dim)
     assert torch.allclose(emb['audio'].norm(dim=-1), torch.ones(2))
+
+
+def test_split_inputs_views_and_paired_frames():
+    from cavmae_mm.models.algorithms.cavmae import split_inputs
+    audio, imgs = torch.randn(2, 64, 128), torch.randn(2, 3, 3, 32, 32)
+    # CAV-MAE: one spectrogram, V views of the clip
+    for clip_audio in (audio, audio[:, None]):
+        out = split_inputs(dict(audio=clip_audio, imgs=imgs))
+        assert out.views == 3 and out.frames == 1
+        assert torch.equal(out.audio, audio)
+        assert out.imgs.shape == (6, 3, 32, 32)
+    # Sync: F segments, each with its frame; clip-major
+    segments = torch.randn(2, 3, 64, 128)
+    out = split_inputs(dict(audio=segments, imgs=imgs))
+    assert out.views == 1 and out.frames == 3
+    assert torch.equal(out.audio[4], segments[1, 1])
+    assert torch.equal(out.imgs[4], imgs[1, 1])
+    assert split_inputs(dict(audio=segments)).frames == 3
+    with pytest.raises(ValueError, match='3 spectrogram segments'):
+        split_inputs(dict(audio=segments, imgs=imgs[:, :2]))
+
+
+def test_sync_frames_train_and_predict_per_frame_features():
+    """B clips x F paired frames: every frame pair is masked and
+    reconstructed, the contrastive loss knows the clips, and predict
+    stores one unit feature per frame ([F, D]) in each sample."""
+    model = build('cavmae_tiny_pretrain', backbone=dict(
+        audio_length=416, num_register_tokens=2, cls_token=True))
+    data = dict(audio=torch.randn(2, 3, 416, 128),
+                imgs=torch.randn(2, 3, 3, 224, 224))
+    losses = model(data, mode='loss')
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    assert model.backbone.cls_token_a.grad.abs().sum() > 0
+    assert model.backbone.register_tokens.grad.abs().sum() > 0
+    with torch.no_grad():
+        samples = model(data, [ActionDataSample(), ActionDataSample()],
+                        mode='predict')
+    for sample in samples:
+        for name in ('audio_feature', 'visual_feature'):
+            feature = sample.get(name)
+            assert feature.shape == (3, 64)
+            assert torch.allclose(feature.norm(dim=-1), torch.ones(3))
+
+
+def test_multi_ratio_masking_in_the_model(monkeypatch):
+    """A new pair of ratios per batch; the decoder splits at this batch's
+    visible audio count."""
+    model = build('cavmae_tiny_pretrain', backbone=dict(
+        audio_length=256, img_size=32, multi_ratio_masking=True))
+    seen = []
+    neck_forward = model.neck.forward
+
+    def spy(*args, num_visible_a):
+        seen.append(num_visible_a)
+        return neck_forward(*args, num_visible_a=num_visible_a)
+
+    monkeypatch.setattr(model.neck, 'forward', spy)
+    data = dict(audio=torch.randn(2, 256, 128),
+                imgs=torch.randn(2, 3, 32, 32))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        outs = [model(data, mode='tensor') for _ in range(4)]
+    for out, count in zip(outs, seen):
+        assert isinstance(count, int)
+        assert ((1 - out['mask_a']).sum(1) == count).all()
+        assert 128 * 0.1 <= count <= 128 * 0.4 + 1
+    assert len(set(seen)) > 1
+
+
+def test_recognizer_head_width_follows_the_multimodal_feature():
+    with pytest.raises(ValueError, match=re.escape(
+            "model.cls_head.in_channels=64 disagrees with the backbone's "
+            "multimodal feature of 128 channels (multimodal_feature='cls'")):
+        build('cavmae_tiny_finetune', backbone=dict(
+            cls_token=True, multimodal_feature='cls'),
+            cls_head=dict(in_channels=64))
+    model = build('cavmae_tiny_finetune', backbone=dict(
+        cls_token=True, multimodal_feature='mean'),
+        cls_head=dict(in_channels=128))
+    assert model.backbone.feature_dims('multimodal') == 128
+    assert model.backbone.feature_dims('audioonly') == 64

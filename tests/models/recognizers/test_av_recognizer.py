@@ -132,3 +132,23 @@ def test_ten_frame_ensemble_averages_frame_scores(average_clips, multi_label,
                for c in range(CLASSES) if targets[:, c].any()]
         assert result['multilabel/mAP'] == pytest.approx(
             np.mean(aps), rel=1e-5)
+
+
+def test_paired_frames_are_classified_each_with_its_segment(tiny_finetune):
+    """Sync inputs at test time: frame f with audio segment f, the frame
+    scores averaged per clip; training refuses several segments."""
+    model = tiny_finetune
+    audio = torch.randn(2, 3, 1024, 128)
+    imgs = torch.randn(2, 3, 3, 224, 224)
+    samples = [ActionDataSample() for _ in range(2)]
+    with torch.no_grad():
+        preds = model(dict(audio=audio, imgs=imgs), samples, mode='predict')
+        per_frame = [torch.sigmoid(model(  # the config's 'sigmoid'
+            dict(audio=audio[:, f], imgs=imgs[:, f]), mode='tensor',
+            stage='head')) for f in range(3)]
+    expected = torch.stack(per_frame).mean(0)
+    for i, sample in enumerate(preds):
+        assert torch.allclose(sample.pred_scores.item, expected[i],
+                              atol=1e-6)
+    with pytest.raises(ValueError, match='one spectrogram per clip'):
+        model.extract_feat(dict(audio=audio, imgs=imgs))

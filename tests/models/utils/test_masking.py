@@ -53,3 +53,47 @@ def test_structured_masking_drops_whole_stripes(mode):
         assert torch.equal(stripe.sum(1), torch.full((4, ), 388))
         assert torch.equal((mask.bool() & stripe).sum(1),
                            torch.full((4, ), 384))
+
+
+def test_mask_ratios_are_drawn_from_the_global_generator():
+    from cavmae_mm.models.utils.masking import draw_mask_ratios
+    torch.manual_seed(3)
+    first = draw_mask_ratios(0.6, 0.9)
+    second = draw_mask_ratios(0.6, 0.9)
+    torch.manual_seed(3)
+    u = torch.rand(2).tolist()
+    assert first == (0.6 + 0.3 * u[0], 0.6 + 0.3 * u[1])
+    assert first != second  # no re-seeding per call
+    assert all(0.6 <= r <= 0.9 for r in first + second)
+
+
+def _ratio_worker(rank, port, out_dir):
+    import os
+
+    import torch.distributed as dist
+
+    from cavmae_mm.models.utils.masking import draw_mask_ratios
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+    torch.manual_seed(100 + rank)  # different streams per rank
+    ratios = draw_mask_ratios(0.6, 0.9)
+    after = torch.rand(1)  # every rank drew the same count
+    torch.save(dict(ratios=ratios, after=after), f'{out_dir}/{rank}.pth')
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_mask_ratios_are_rank_zeros_on_every_process(tmp_path):
+    import torch.multiprocessing as mp
+
+    from .test_dist import _free_port
+    mp.spawn(_ratio_worker, args=(_free_port(), str(tmp_path)), nprocs=2,
+             join=True)
+    ranks = [torch.load(tmp_path / f'{r}.pth') for r in range(2)]
+    torch.manual_seed(100)
+    u = torch.rand(2).tolist()
+    expected = (0.6 + 0.3 * u[0], 0.6 + 0.3 * u[1])
+    assert ranks[0]['ratios'] == ranks[1]['ratios'] == expected
+    torch.manual_seed(101)
+    torch.rand(2)
+    assert torch.equal(ranks[1]['after'], torch.rand(1))
