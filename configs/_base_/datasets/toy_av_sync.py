@@ -44,7 +44,7 @@ _frames = [
     dict(type='FormatShape', input_format='NCHW'),
 ]
 _pack = dict(type='PackActionInputs', collect_keys=('audio', 'imgs'),
-             meta_keys=('video_id', 'frame_positions'))
+             meta_keys=('video_id', 'frame_positions', 'frame_inds'))
 
 
 _sample = dict(type='SampleAVFrames', num_positions=num_positions)

@@ -82,3 +82,15 @@ def test_make_toy_av_sync_variant(tmp_path, mmaction_scope):
         torch.testing.assert_close(audio[v], raw[start:start + 96], rtol=0,
                                    atol=0)
     assert np.isfinite(audio.numpy()).all()
+    # The same pipeline from the raw videos: frames at 0.5 s steps (frame
+    # 5 k of 10 fps), the audio segments as from the wav up to AAC.
+    from_video = AudioVisualDataset(
+        str(out / 'finetune_val.json'), cfg.sync_retrieval_pipeline,
+        label_csv=str(out / 'class_labels_indices.csv'), source='video',
+        test_mode=True)[0]
+    assert from_video['inputs']['imgs'].shape == (8, 3, 112, 112)
+    assert from_video['data_samples'].frame_inds.tolist() == list(
+        range(0, 40, 5))
+    video_audio = from_video['inputs']['audio']
+    assert video_audio.shape == (8, 96, 128)
+    assert (video_audio - audio).abs().mean() < 0.05
