@@ -198,10 +198,11 @@ def test_retrieval_metric_benchmark_per_frame(tmp_path):
     assert result['met'] is True
     assert stdout.count('(target < 60000 ms) -> MET') == 4
     assert '200 x 200 clips of 4 frames, diagonal_max' in stdout
-    result, stdout = _run(['retrieval-metric', '--size', '50', '--frames',
+    result, stdout = _run(['retrieval-metric', '--clips', '50', '--frames',
                            '2', '--dim', '8', '--iters', '1', '--aggregate',
                            'max'], tmp_path)
     assert [case['aggregate'] for case in result['cases']] == ['max']
+    assert result['size'] == 50
     assert 'met' not in result and 'MET' not in stdout
 
 

@@ -78,7 +78,7 @@ def add_retrieval_metric_command(subparsers) -> None:
     parser = subparsers.add_parser(
         'retrieval-metric', help='R@1/5/10 + MdR over N x N clips, both '
         'directions; --frames F: from per-frame features (CAV-MAE Sync)')
-    parser.add_argument('--size', type=int, default=2000,
+    parser.add_argument('--size', '--clips', type=int, default=2000,
                         help='clips (queries and candidates each)')
     parser.add_argument('--dim', type=int, default=768)
     parser.add_argument('--frames', type=int, default=1,
