@@ -1,17 +1,18 @@
 """Toy clips whose sound and picture change over time (CAV-MAE Sync).
 
-A clip holds 2-4 events at different moments: the clip's time is cut into
-equal slots, one event per slot (random order), each lasting most of its
-slot. An event is a toy class (:data:`~tools.data.toy_clips.TOY_CLASSES`):
-its timbre sounds and its coloured shape is shown during the event's
-window, nothing but the background and hiss between events. One event
-has the clip's class (its label, at a random slot); the others have other
-classes. Within an
-event the pitch glides (up to half an octave either way from its centre)
-and the shape's height follows it, as pitch <-> height in the base toy; the
-loudness sets the shape's size. So which audio segment goes with which
-frame is decided by the event (class) and, inside an event, by the pitch
-<-> height at that moment. ``toy_meta.json`` lists every clip's events.
+A clip holds 2-4 events one after the other: the clip is cut into slots
+of random lengths (boundaries within a quarter of a nominal slot of the
+equal split), one event per slot, with a short gap (0.1-0.25 s) at each
+inner boundary; the first event starts at 0, the last ends with the clip.
+An event is a toy class (:data:`~tools.data.toy_clips.TOY_CLASSES`): its
+timbre sounds and its coloured shape is shown during the event's window,
+nothing but the background and hiss in the gaps. One event has the clip's
+class (its label, in a random slot); the others have other classes.
+Within an event the pitch glides (a quarter to half an octave up or down
+from its centre) and the shape's height follows it, as pitch <-> height in
+the base toy; the loudness sets the shape's size. So which audio segment
+goes with which frame is decided by the event (class) and, inside an
+event, by the pitch <-> height at that moment. ``toy_meta.json`` lists every clip's events.
 """
 from typing import Dict, Iterable, List, Optional
 
@@ -26,6 +27,10 @@ from .toy_clips import (LOUDNESS_RANGE, PITCH_RANGE, TOY_CLASSES, _shape_mask,
 SYNC_NUM_POSITIONS = 8
 #: Events per clip (inclusive range).
 EVENTS_PER_CLIP = (2, 4)
+#: Inner slot boundaries move up to this fraction of a nominal slot.
+BOUNDARY_JITTER = 0.25
+#: Silence between two events, seconds.
+GAP_RANGE = (0.1, 0.25)
 #: Centre pitches stay half an octave inside PITCH_RANGE: with the glide
 #: the pitch never leaves it.
 SYNC_PITCH_RANGE = (PITCH_RANGE[0] * 2**0.5, PITCH_RANGE[1] / 2**0.5)
@@ -61,17 +66,22 @@ def sync_clip_params(seed: int, class_index: int, clip_index: int,
         classes = list(rng.choice(num_classes, num_events - 1))
     classes = [class_index] + [int(c) for c in classes]
     slots = rng.permutation(num_events)  # event e sounds in slot slots[e]
-    slot = duration / num_events
+    nominal = duration / num_events
+    inner = (np.arange(1, num_events) +
+             rng.uniform(-BOUNDARY_JITTER, BOUNDARY_JITTER,
+                         num_events - 1)) * nominal
+    gaps = rng.uniform(*GAP_RANGE, num_events - 1)
+    starts = np.concatenate([[0.0], inner + gaps / 2])
+    ends = np.concatenate([inner - gaps / 2, [duration]])
     events = []
     for event_class, slot_index in zip(classes, slots):
-        lead, tail = rng.uniform(0, 0.15, size=2) * slot
         log_low, log_high = np.log(SYNC_PITCH_RANGE)
         events.append(
             dict(class_index=event_class,
-                 start=float(slot_index * slot + lead),
-                 end=float((slot_index + 1) * slot - tail),
+                 start=float(starts[slot_index]),
+                 end=float(ends[slot_index]),
                  pitch=float(np.exp(rng.uniform(log_low, log_high))),
-                 glide=float(rng.uniform(-1.0, 1.0)),
+                 glide=float(rng.choice((-1, 1)) * rng.uniform(0.5, 1.0)),
                  loudness=float(np.exp(rng.uniform(
                      *np.log(SYNC_LOUDNESS_RANGE)))),
                  x=float(rng.uniform(0.25, 0.75))))

@@ -33,14 +33,14 @@ def test_clip_params_events():
         classes = [e['class_index'] for e in events]
         assert 2 in classes and len(set(classes)) == len(classes)
         assert all(0 <= c < 8 for c in classes)
-        # In time order, inside the clip, apart from each other; each one
-        # lasts at least 70 % of its slot.
+        # In time order from 0 to the end, 0.1-0.25 s apart; each one at
+        # least half a nominal slot minus a gap long.
         slot = 4.0 / len(events)
+        assert events[0]['start'] == 0 and events[-1]['end'] == 4.0
         for first, second in zip(events, events[1:]):
-            assert first['end'] <= second['start']
+            assert 0.1 <= second['start'] - first['end'] <= 0.25
         for event in events:
-            assert 0 <= event['start'] < event['end'] <= 4.0
-            assert event['end'] - event['start'] >= 0.7 * slot - 1e-9
+            assert event['end'] - event['start'] >= 0.5 * slot - 0.25
             assert SYNC_PITCH_RANGE[0] <= event['pitch'] <= \
                 SYNC_PITCH_RANGE[1]
             ends = event_pitch(event, np.array([event['start'],
@@ -114,7 +114,7 @@ def test_picture_follows_the_events(sync_clips):
             bright = frame.max(-1) > 150  # shapes are bright, backgrounds not
             event = inside(params, t, 0.1)
             if active_event(params, t) is None and all(
-                    abs(t - e[b]) > 0.1 for e in params['events']
+                    abs(t - e[b]) > 0.05 for e in params['events']
                     for b in ('start', 'end')):
                 assert bright.sum() == 0
                 gaps += 1
@@ -135,16 +135,21 @@ def test_sound_follows_the_events(sync_clips):
     """The tone of the event of each moment at its pitch then; hiss only
     between events."""
     tonal = ('sine', 'square', 'saw', 'vibrato', 'tremolo', 'fifth')
-    checked = 0
+    checked = gaps = 0
     for params, _, waveform in sync_clips:
+        hiss = 10**(params['hiss_db'] / 20)  # its rms
+        for t in np.arange(0.05, 3.95, 0.01):
+            # 20 ms of a gap, 60 ms from any event (AAC smears ~40 ms)
+            if all(active_event(params, t + dt) is None
+                   for dt in (-0.08, -0.04, 0, 0.04, 0.08)):
+                gap = waveform[int((t - 0.02) * 16000):int((t + 0.02) *
+                                                           16000)]
+                assert np.sqrt(np.mean(gap**2)) < 1.5 * hiss
+                gaps += 1
         for t in np.arange(0.2, 3.8, 0.1):
             window = waveform[int((t - 0.1) * 16000):int((t + 0.1) * 16000)]
             rms = np.sqrt(np.mean(window**2))
-            hiss = 10**(params['hiss_db'] / 20)  # its rms
             event = inside(params, t, 0.15)
-            if active_event(params, t - 0.12) is None and \
-                    active_event(params, t + 0.12) is None:
-                assert rms < 1.2 * hiss
             if event is None:
                 continue
             assert rms > 3 * hiss, (event, t)
@@ -155,4 +160,73 @@ def test_sound_follows_the_events(sync_clips):
             assert peak / event_pitch(event, np.array(t)) == pytest.approx(
                 1, abs=0.05)
             checked += 1
-    assert checked > 50
+    assert checked > 50 and gaps > 10
+
+
+def mel(freq):
+    """Kaldi's mel scale."""
+    return 1127 * np.log(1 + np.asarray(freq) / 700)
+
+
+#: Centres of KaldiFbank's 128 mel bins (20 Hz - 8 kHz), mel.
+MEL_CENTRES = mel(20) + (np.arange(128) + 1) * (mel(8000) - mel(20)) / 129
+
+
+def segment_pitch(segment):
+    """Mel of the fundamental at a segment's centre (rows 40-55 of 96): the
+    lowest spectral peak within 0.5 (normalized log units) of the
+    strongest."""
+    level = segment[40:56].mean(0)
+    peaks = [b for b in range(1, 127) if level[b] >= level[b - 1]
+             and level[b] >= level[b + 1] and level[b] > level.max() - 0.5]
+    return MEL_CENTRES[peaks[0] if peaks else level.argmax()]
+
+
+def frame_pitch(img):
+    """Mel of the pitch the shape's height shows (the generator's mapping),
+    None without a shape."""
+    bright = img.max(0) > 150  # [H, W]
+    if bright.sum() < 10:
+        return None
+    row = np.nonzero(bright)[0].mean() / img.shape[1]
+    unit = np.clip(1 - (row - 0.18) / 0.64, 0, 1)
+    return mel(200 * 8**unit)
+
+
+def test_segments_and_frames_pair_by_time(tmp_path, mmaction_scope):
+    """Through the config's retrieval pipeline: the pitch heard at the
+    centre of audio segment k is the pitch shown by frame k (tonal
+    events), and not the one shown by frame k + 1."""
+    from mmengine.config import Config
+
+    from cavmae_mm.datasets import AudioVisualDataset
+    from ..tool_utils import import_tool
+    out = tmp_path / 'toy_sync'
+    assert import_tool('data/make_toy_av.py').main([
+        '--out-dir', str(out), '--variant', 'sync', '--train-per-class',
+        '1', '--val-per-class', '3', '--retrieval-per-class', '3',
+        '--duration', '4', '--width', '160', '--height', '120',
+        '--workers', '2', '--extract', '--no-progress']) == 0
+    cfg = Config.fromfile('configs/_base_/datasets/toy_av_sync.py')
+    dataset = AudioVisualDataset(
+        str(out / 'retrieval.json'), cfg.sync_retrieval_pipeline,
+        label_csv=str(out / 'class_labels_indices.csv'),
+        source='extracted', test_mode=True)
+    meta = json.load(open(out / 'toy_meta.json'))['clips']
+    tonal = ('sine', 'square', 'saw', 'vibrato', 'tremolo', 'fifth', 'bell')
+    paired, shifted = [], []
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        params = meta[sample['data_samples'].metainfo['video_id']]
+        heard = [segment_pitch(s.numpy()) for s in sample['inputs']['audio']]
+        shown = [frame_pitch(i.numpy()) for i in sample['inputs']['imgs']]
+        for k in range(1, 7):  # segments 0 and 7 are clamped at the ends
+            event = active_event(params, k * 0.5)
+            if (event is None or shown[k] is None or
+                    TOY_CLASSES[event['class_index']][3] not in tonal):
+                continue
+            paired.append(abs(heard[k] - shown[k]) < 25)
+            if shown[k + 1] is not None:
+                shifted.append(abs(heard[k] - shown[k + 1]) < 25)
+    assert len(paired) > 50 and len(shifted) > 40
+    assert np.mean(paired) > 0.6 and np.mean(shifted) < 0.2
