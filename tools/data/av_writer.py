@@ -47,7 +47,6 @@ def write_av_file(path: str,
     import av
     from fractions import Fraction
 
-    from cavmae_mm.datasets.av_io import quantize_pcm16
     frames = iter(frames) if frames is not None else None
     first = next(frames, None) if frames is not None else None
     options = {'movflags': '+faststart'} if faststart else {}
@@ -93,6 +92,7 @@ def write_av_file(path: str,
                 array = np.ascontiguousarray(chunk, dtype=np.float32)
                 audio_format = 'fltp'
             else:  # packed int16, the scale av_io reads back (/ 32768)
+                from cavmae_mm.datasets.av_io import quantize_pcm16
                 array = quantize_pcm16(chunk.T).reshape(1, -1)
                 audio_format = 's16'
             audio_frame = av.AudioFrame.from_ndarray(

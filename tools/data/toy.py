@@ -22,6 +22,7 @@ timed events instead (:mod:`tools.data.toy_sync`).
 """
 import functools
 import json
+import multiprocessing
 import os
 import os.path as osp
 from concurrent.futures import ProcessPoolExecutor
@@ -128,9 +129,12 @@ def make_toy_dataset(out_dir: str,
                 (osp.join(out_dir, rel_path), writer, params, clip_kwargs))
 
     if workers > 1:
-        from cavmae_mm.datasets.av_io import init_worker_process
+        # Fresh worker processes ('forkserver'), not forks: a worker forked
+        # from a process that has used PyAV's codecs (a test session) can
+        # crash in the AAC encoder. They need no torch settings.
         with ProcessPoolExecutor(
-                workers, initializer=init_worker_process) as pool:
+                workers,
+                mp_context=multiprocessing.get_context('forkserver')) as pool:
             done = pool.map(_write_job, jobs, chunksize=4)
             _drain(done, len(jobs), progress)
     else:

@@ -12,7 +12,8 @@ Within an event the pitch glides (a quarter to half an octave up or down
 from its centre) and the shape's height follows it, as pitch <-> height in
 the base toy; the loudness sets the shape's size. So which audio segment
 goes with which frame is decided by the event (class) and, inside an
-event, by the pitch <-> height at that moment. ``toy_meta.json`` lists every clip's events.
+event, by the pitch <-> height at that moment. ``toy_meta.json`` lists
+every clip's events.
 """
 from typing import Dict, Iterable, List, Optional
 
