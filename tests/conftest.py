@@ -64,7 +64,7 @@ def make_clip(tmp_path):
                 sample_rate=16000, channels=1, freqs=None, audio=True,
                 video=True, pix_fmt='yuv420p', audio_codec='aac',
                 faststart=False, frames=None):
-        from tools.data.toy import write_av_file
+        from tools.data.av_writer import write_av_file
         path = tmp_path / name
         audio_data = None
         if audio:

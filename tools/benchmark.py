@@ -31,7 +31,9 @@ if ROOT not in sys.path:
 
 # The model and metric benchmarks live beside this tool (tools/benchmarking).
 from tools.benchmarking.commands import (  # noqa: E402
-    add_infer_command, add_retrieval_metric_command, add_train_command)
+    add_infer_command, add_train_command)
+from tools.benchmarking.metric_commands import (  # noqa: E402
+    add_retrieval_metric_command)
 from tools.benchmarking.data_commands import add_data_command  # noqa: E402
 
 # ------------------------------------------------------------------ main

@@ -183,6 +183,29 @@ def test_retrieval_metric_benchmark(tmp_path):
     assert 'both directions' in stdout
 
 
+def test_retrieval_metric_benchmark_per_frame(tmp_path):
+    """--frames F: one case per aggregation, each checked against
+    --target-s (CAV-MAE Sync's per-frame retrieval)."""
+    result, stdout = _run(['retrieval-metric', '--size', '200', '--frames',
+                           '4', '--dim', '32', '--iters', '2',
+                           '--target-s', '60'], tmp_path)
+    assert result['frames'] == 4 and 'median_s' not in result
+    assert [case['aggregate'] for case in result['cases']] == [
+        'max', 'mean', 'diagonal_mean', 'diagonal_max']
+    for case in result['cases']:
+        assert len(case['seconds']) == 2 and case['met'] is True
+        assert case['a2v']['R@1'] > 0.9 and case['v2a']['MdR'] == 1.0
+    assert result['met'] is True
+    assert stdout.count('(target < 60000 ms) -> MET') == 4
+    assert '200 x 200 clips of 4 frames, diagonal_max' in stdout
+    result, stdout = _run(['retrieval-metric', '--clips', '50', '--frames',
+                           '2', '--dim', '8', '--iters', '1', '--aggregate',
+                           'max'], tmp_path)
+    assert [case['aggregate'] for case in result['cases']] == ['max']
+    assert result['size'] == 50
+    assert 'met' not in result and 'MET' not in stdout
+
+
 def test_benchmark_data_command(tmp_path, capsys):
     tool = import_tool('benchmark.py')
     with pytest.raises(SystemExit):

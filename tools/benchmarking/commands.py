@@ -1,5 +1,5 @@
-"""The ``train``, ``infer`` and ``retrieval-metric`` sub-commands of
-``tools/benchmark.py``."""
+"""The ``train`` and ``infer`` sub-commands of ``tools/benchmark.py``
+(``retrieval-metric``: :mod:`.metric_commands`)."""
 import argparse
 import contextlib
 import json
@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import torch
 
-from .measure import Measurement, matmul_peak, median_time
+from .measure import Measurement, matmul_peak
 from .model_cases import IMPLS, MODES
 from .processes import WorkerProcess, worker_env
 
@@ -229,34 +229,6 @@ def run_infer(args) -> dict:
     return run_models(args, list(args.cases))
 
 
-def run_retrieval_metric(args) -> dict:
-    from cavmae_mm.evaluation.functional.retrieval import (
-        recall_and_median_rank, retrieval_ranks)
-    gen = torch.Generator().manual_seed(0)
-    audio = torch.randn(args.size, args.dim, generator=gen)
-    visual = audio + 0.5 * torch.randn(args.size, args.dim, generator=gen)
-
-    def both_directions():
-        return (recall_and_median_rank(retrieval_ranks(audio, visual)),
-                recall_and_median_rank(retrieval_ranks(visual, audio)))
-
-    times = median_time(both_directions, 'cpu', args.iters, 1)
-    median = sorted(times)[len(times) // 2]
-    a2v, v2a = both_directions()
-    payload = dict(machine=_machine(), size=args.size, dim=args.dim,
-                   seconds=times, median_s=median, a2v=a2v, v2a=v2a)
-    target = ''
-    if args.target_s is not None:
-        payload.update(target_s=args.target_s, met=median < args.target_s)
-        target = (f' (target < {args.target_s * 1e3:.0f} ms) -> '
-                  f'{"MET" if payload["met"] else "NOT MET"}')
-    print(f'retrieval metric, {args.size} x {args.size} pairs, both '
-          f'directions: median {median * 1e3:.1f} ms{target}; A->V {a2v}, '
-          f'V->A {v2a}')
-    _write_json(args.output, payload)
-    return payload
-
-
 def _model_args(parser: argparse.ArgumentParser, cases: List[str],
                 default_cases: List[str], batch: int) -> None:
     parser.add_argument('--cases', nargs='+', choices=cases,
@@ -315,17 +287,3 @@ def add_infer_command(subparsers) -> None:
     cases = [f'infer-{m}' for m in MODES] + ['infer-retrieval']
     _model_args(parser, cases, cases, batch=4)
     parser.set_defaults(func=run_infer)
-
-
-def add_retrieval_metric_command(subparsers) -> None:
-    parser = subparsers.add_parser(
-        'retrieval-metric', help='R@1/5/10 + MdR over N x N pairs, both '
-        'directions')
-    parser.add_argument('--size', type=int, default=2000)
-    parser.add_argument('--dim', type=int, default=768)
-    parser.add_argument('--iters', type=int, default=5)
-    parser.add_argument('--target-s', type=float,
-                        help='also check the median against this many '
-                        'seconds')
-    parser.add_argument('--output', help='write the results as JSON here')
-    parser.set_defaults(func=run_retrieval_metric)

@@ -59,6 +59,12 @@ def parse_args(argv=None):
     parser.add_argument('--workers', type=int, default=1)
     parser.add_argument('--size', type=int, default=224, help='frame size')
     parser.add_argument(
+        '--num-positions',
+        type=int,
+        default=10,
+        help='frames per clip, frame_0..frame_<N-1> (10: CAV-MAE; '
+        '16: CAV-MAE Sync)')
+    parser.add_argument(
         '--jpeg-quality',
         type=int,
         default=75,
@@ -155,6 +161,7 @@ def main(argv=None):
         progress=not args.no_progress,
         size=args.size,
         jpeg_quality=args.jpeg_quality,
+        num_positions=args.num_positions,
         overwrite=args.overwrite)
     ann_root = osp.dirname(osp.abspath(ann_out))
     counts = dict(done=0, skipped=0)

@@ -10,10 +10,15 @@ learnable. Writes ``videos/``, ``class_labels_indices.csv``,
 ``--out-dir``; ``--extract`` also pre-extracts every clip into the
 reference layout (``frames/``, ``audio/``) and adds ``wav``/``video_path``
 to the annotations, so both loading paths work from the same files.
+``--variant sync`` makes clips of 2-4 timed events instead (CAV-MAE Sync,
+``tools/data/toy_sync.py``), extracted at ``--num-positions`` frame
+positions (default 8 for it, 10 otherwise).
 
 Example::
 
     python tools/data/make_toy_av.py --out-dir data/toy_av --workers 2
+    python tools/data/make_toy_av.py --out-dir data/toy_av_sync \
+        --variant sync --extract --duration 4 --width 160 --height 120
 """
 import argparse
 import json
@@ -47,6 +52,12 @@ def parse_args(argv=None):
     parser.add_argument('--audio-codec', default='aac',
                         choices=('aac', 'pcm_s16le'))
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--variant', default='base', choices=('base', 'sync'),
+                        help='sync: 2-4 timed sound + picture events per '
+                        'clip (CAV-MAE Sync)')
+    parser.add_argument('--num-positions', type=int,
+                        help='frame positions per clip for --extract '
+                        '(default: 8 with --variant sync, else 10)')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument(
         '--extract',
@@ -75,9 +86,12 @@ def main(argv=None):
         audio_codec=args.audio_codec,
         seed=args.seed,
         workers=args.workers,
-        progress=not args.no_progress)
+        progress=not args.no_progress,
+        variant=args.variant)
     if args.extract:
+        from cavmae_mm.datasets.av_io import NUM_FRAME_POSITIONS
         from tools.data.extraction import extract_clips
+        from tools.data.toy_sync import SYNC_NUM_POSITIONS
         annotations = ('pretrain', 'finetune_train', 'finetune_val',
                        'retrieval')
         items, seen = [], set()
@@ -89,9 +103,12 @@ def main(argv=None):
                         items.append(
                             dict(entry, video=osp.join(args.out_dir,
                                                        entry['video'])))
+        num_positions = args.num_positions or (
+            SYNC_NUM_POSITIONS if args.variant == 'sync' else
+            NUM_FRAME_POSITIONS)
         extracted, failures = extract_clips(
             items, args.out_dir, workers=args.workers,
-            progress=not args.no_progress)
+            progress=not args.no_progress, num_positions=num_positions)
         if failures:
             for failure in failures:
                 print(f'{failure["video"]}: {failure["reason"]}',

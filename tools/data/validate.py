@@ -44,7 +44,13 @@ def parse_args(argv=None):
     parser.add_argument(
         '--all-frames',
         action='store_true',
-        help='decode all 10 frame positions (default: the middle one)')
+        help='decode all frame positions (default: the middle one)')
+    parser.add_argument(
+        '--num-positions',
+        type=int,
+        default=10,
+        help='frame positions per clip (10: CAV-MAE; CAV-MAE Sync: as '
+        'extracted, e.g. 16)')
     parser.add_argument('--workers', type=int, default=1)
     parser.add_argument('--report', help='write the problems as JSON here')
     parser.add_argument('--no-progress', action='store_true')
@@ -68,8 +74,7 @@ def _classify(err) -> str:
 
 def check_item(job):
     """Problems ``(kind, path, reason)`` of one parsed annotation item."""
-    from cavmae_mm.datasets.av_io import (NUM_FRAME_POSITIONS,
-                                          TARGET_SAMPLE_RATE, AVDataError,
+    from cavmae_mm.datasets.av_io import (TARGET_SAMPLE_RATE, AVDataError,
                                           frame_jpeg_path, is_silent,
                                           read_audio, read_frame_jpegs,
                                           read_video_frames)
@@ -92,8 +97,9 @@ def check_item(job):
         problems.append(('unreadable', audio_path,
                          f'{type(err).__name__}: {err}'))
 
-    positions = (list(range(NUM_FRAME_POSITIONS))
-                 if args['all_frames'] else [NUM_FRAME_POSITIONS // 2])
+    num_positions = args['num_positions']
+    positions = (list(range(num_positions))
+                 if args['all_frames'] else [num_positions // 2])
     try:
         if info.get('audio_path'):
             frame_dir = info.get('frame_dir')
@@ -102,10 +108,10 @@ def check_item(job):
                                  'no `video_path` (frame folder) given'))
                 return problems
             missing = [
-                i for i in range(NUM_FRAME_POSITIONS) if not osp.exists(
+                i for i in range(num_positions) if not osp.exists(
                     frame_jpeg_path(frame_dir, info['video_id'], i))
             ]
-            if missing and len(missing) < NUM_FRAME_POSITIONS:
+            if missing and len(missing) < num_positions:
                 problems.append(
                     ('missing-frames',
                      frame_jpeg_path(frame_dir, info['video_id'],
@@ -114,7 +120,7 @@ def check_item(job):
                      'back to lower positions)'))
             read_frame_jpegs(frame_dir, info['video_id'], positions)
         else:
-            read_video_frames(info['filename'], positions)
+            read_video_frames(info['filename'], positions, num_positions)
     except AVDataError as err:
         kind = _classify(err)
         # The same missing/unreadable file was reported for the audio.
@@ -145,7 +151,8 @@ def main(argv=None):
     check_args = dict(
         min_duration=args.min_duration,
         silence_threshold=args.silence_threshold,
-        all_frames=args.all_frames)
+        all_frames=args.all_frames,
+        num_positions=args.num_positions)
     entries = read_annotation(args.ann_file)
     for i, entry in enumerate(entries):
         where = f'item {i}'

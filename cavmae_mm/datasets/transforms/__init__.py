@@ -5,10 +5,11 @@ from .loading import (LoadAudioWaveform, LoadAVFrames, LoadStillImage,
                       SampleAVFrames)
 from .mixup import AVMixup
 from .processing import AVResize
+from .segments import FrameAudioSegments
 
 __all__ = [
     'LoadAudioWaveform', 'SampleAVFrames', 'LoadAVFrames', 'LoadStillImage',
     'KaldiFbank',
     'SpecAugment', 'NormalizeFbank', 'FbankNoise', 'AVMixup',
-    'LabelSmoothing', 'AVResize'
+    'LabelSmoothing', 'AVResize', 'FrameAudioSegments'
 ]

@@ -14,7 +14,7 @@ from mmaction.registry import TRANSFORMS
 from ..av_io import (NUM_FRAME_POSITIONS, TARGET_SAMPLE_RATE, AVDataError,
                      is_silent, read_audio, read_frame_jpegs, read_image,
                      read_video_frames)
-from ..sample_rng import sample_python_random
+from ..sample_rng import sample_random_state
 
 _SILENCE_POLICIES = ('keep', 'warn', 'error')
 _warned_silent_files = set()  # per process: warn once per file
@@ -122,17 +122,23 @@ class LoadAudioWaveform(BaseTransform):
 
 @TRANSFORMS.register_module()
 class SampleAVFrames(BaseTransform):
-    """Choose which of the reference's 10 frame positions to use.
+    """Choose which of a clip's ``num_positions`` frame positions to use
+    (the reference's 10; CAV-MAE Sync's 16).
 
-    Position ``i`` is frame ``int(i * min(frame_count, int(10 * fps)) / 10)``
-    of a constant-rate video, in general the frame shown at that index's
-    time over the clip's real duration (resolved by :class:`LoadAVFrames`,
-    see :func:`~cavmae_mm.datasets.av_io.read_video_frames`); pre-extracted
+    Position ``i`` of ``F`` is frame ``int(i * min(frame_count, int(10 *
+    fps)) / F)`` of a constant-rate video, in general the frame shown at
+    that index's time over the clip's real duration (resolved by
+    :class:`LoadAVFrames`, see
+    :func:`~cavmae_mm.datasets.av_io.read_video_frames`); pre-extracted
     frames are stored per position as ``frame_<i>/<video_id>.jpg``.
+    Random draws come from the sample's ``'frame_choice'`` stream
+    (:func:`~cavmae_mm.datasets.sample_rng.sample_random_state`): seeded
+    per sample when the data set sets ``sample_seed``, else NumPy's global
+    generator.
 
     Required Keys:
 
-        - (none)
+        - sample_seed (int, optional)
 
     Added Keys:
 
@@ -140,12 +146,15 @@ class SampleAVFrames(BaseTransform):
         - num_positions (int)
 
     Args:
-        mode (str | int): ``'random'`` (one uniformly random position, the
-            reference's training), ``'middle'`` (position
-            ``num_positions // 2`` = 5, its evaluation), ``'all'`` (every
-            position, for the multi-frame ensemble) or a fixed position.
+        mode (str | int): ``'random'`` (``num_frames`` uniformly random
+            positions, one in the reference's training), ``'middle'``
+            (position ``num_positions // 2``: 5 of 10, 8 of 16, its
+            evaluation), ``'all'`` (every position: the multi-frame
+            ensemble, Sync retrieval) or a fixed position.
             Defaults to ``'random'``.
         num_positions (int): Positions per clip. Defaults to 10.
+        num_frames (int): Positions drawn by ``'random'``, distinct and in
+            increasing order (only with ``'random'``). Defaults to 1.
     """
 
     model_input = 'imgs'
@@ -153,7 +162,8 @@ class SampleAVFrames(BaseTransform):
 
     def __init__(self,
                  mode: Union[str, int] = 'random',
-                 num_positions: int = NUM_FRAME_POSITIONS) -> None:
+                 num_positions: int = NUM_FRAME_POSITIONS,
+                 num_frames: int = 1) -> None:
         if isinstance(mode, str):
             if mode not in ('random', 'middle', 'all'):
                 raise ValueError(
@@ -162,8 +172,15 @@ class SampleAVFrames(BaseTransform):
         elif not 0 <= int(mode) < num_positions:
             raise ValueError(f'frame position {mode} not in '
                              f'[0, {num_positions})')
+        if not 1 <= num_frames <= num_positions:
+            raise ValueError(f'num_frames must be in [1, {num_positions}], '
+                             f'got {num_frames}')
+        if num_frames != 1 and mode != 'random':
+            raise ValueError(f"num_frames={num_frames} needs mode='random', "
+                             f'got {mode!r}')
         self.mode = mode
         self.num_positions = num_positions
+        self.num_frames = num_frames
 
     def transform(self, results: Dict) -> Dict:
         """Choose the positions.
@@ -175,10 +192,13 @@ class SampleAVFrames(BaseTransform):
             dict: The result dict with ``frame_positions``.
         """
         if self.mode == 'random':
-            positions = [
-                sample_python_random(results, 'frame_choice').randint(
-                    0, self.num_positions - 1)
-            ]
+            rng = sample_random_state(results, 'frame_choice')
+            if self.num_frames == 1:
+                positions = [int(rng.randint(self.num_positions))]
+            else:
+                positions = sorted(
+                    int(p) for p in rng.choice(
+                        self.num_positions, self.num_frames, replace=False))
         elif self.mode == 'middle':
             positions = [self.num_positions // 2]
         elif self.mode == 'all':
@@ -190,8 +210,10 @@ class SampleAVFrames(BaseTransform):
         return results
 
     def __repr__(self) -> str:
+        extra = (f', num_frames={self.num_frames}'
+                 if self.num_frames != 1 else '')
         return (f'{self.__class__.__name__}(mode={self.mode!r}, '
-                f'num_positions={self.num_positions})')
+                f'num_positions={self.num_positions}{extra})')
 
 
 @TRANSFORMS.register_module()

@@ -1,8 +1,6 @@
 """Loading transforms (cavmae_mm/datasets/transforms/loading.py):
 LoadAudioWaveform, SampleAVFrames, LoadAVFrames and LoadStillImage (one
 image as a one-frame clip, decoded as pre-extracted frames are)."""
-import random
-
 import numpy as np
 import pytest
 import soundfile
@@ -102,7 +100,7 @@ def test_load_audio_too_short(tmp_path):
 
 
 def test_sample_av_frames_modes():
-    random.seed(0)
+    np.random.seed(0)  # no sample_seed: NumPy's global generator
     seen = {
         int(SampleAVFrames('random')(dict())['frame_positions'][0])
         for _ in range(300)
@@ -119,6 +117,44 @@ def test_sample_av_frames_modes():
             SampleAVFrames(bad)
     assert repr(SampleAVFrames('all')) == (
         "SampleAVFrames(mode='all', num_positions=10)")
+
+
+def test_sample_av_frames_sync_positions():
+    """16 positions (CAV-MAE Sync): middle 8, all 16, several random
+    distinct increasing positions; seeded samples draw reproducibly from
+    their own stream."""
+    assert SampleAVFrames('middle', 16)(dict())['frame_positions'].tolist() \
+        == [8]
+    assert SampleAVFrames('all', 16)(dict())['frame_positions'].tolist() == \
+        list(range(16))
+    four = SampleAVFrames('random', 16, num_frames=4)
+    assert repr(four) == ("SampleAVFrames(mode='random', num_positions=16, "
+                          'num_frames=4)')
+    seen = set()
+    for seed in range(200):
+        positions = four(dict(sample_seed=seed))['frame_positions']
+        assert positions.dtype == np.int64 and len(positions) == 4
+        assert len(set(positions)) == 4 and list(positions) == sorted(
+            positions)
+        seen.update(positions.tolist())
+    assert seen == set(range(16))
+    one = SampleAVFrames('random', 16)
+    draws = [int(one(dict(sample_seed=s))['frame_positions'][0])
+             for s in range(100)]
+    assert draws == [int(one(dict(sample_seed=s))['frame_positions'][0])
+                     for s in range(100)]
+    assert set(draws) == set(range(16))
+    # The global generator is left alone by seeded samples.
+    np.random.seed(1)
+    expected = np.random.rand()
+    np.random.seed(1)
+    one(dict(sample_seed=3))
+    assert np.random.rand() == expected
+    for bad in (dict(num_frames=0), dict(num_frames=17),
+                dict(mode='all', num_frames=2)):
+        with pytest.raises(ValueError):
+            SampleAVFrames(**dict(dict(mode='random', num_positions=16),
+                                  **bad))
 
 
 def test_load_av_frames_from_jpegs_and_video(tmp_path, make_clip):

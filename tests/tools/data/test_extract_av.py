@@ -81,3 +81,41 @@ def test_extract_inputs_from_list_and_glob(tmp_path, videos):
     assert items[1]['video_id'] == 'good1'
     assert items[2]['video_id'].startswith('good1__')
     assert items[3]['video_id'] == 'none'
+
+
+def test_extract_and_validate_any_num_positions(tmp_path, videos, capsys,
+                                                mmaction_scope):
+    """--num-positions 16 (CAV-MAE Sync): frame_0..frame_15, the frames
+    the raw-video path takes at those positions; validate.py checks the
+    same number of positions."""
+    good, _ = videos
+    out = tmp_path / 'out16'
+    tool = import_tool('data/extract_av.py')
+    assert tool.main([good[0], '--out-dir', str(out), '--no-progress',
+                      '--num-positions', '16']) == 0
+    assert (out / 'frames/frame_15/good0.jpg').exists()
+    assert not (out / 'frames/frame_16').exists()
+    from cavmae_mm.datasets.transforms import LoadAVFrames, SampleAVFrames
+    positions = SampleAVFrames('all', num_positions=16)(dict())
+    decoded = LoadAVFrames()(dict(positions, filename=good[0]))
+    # 2 s at 10 fps: position k is frame int(k * 20 / 16)
+    assert decoded['frame_inds'].tolist() == [int(k * 20 / 16)
+                                              for k in range(16)]
+    extracted = LoadAVFrames()(dict(positions, frame_dir=str(out / 'frames'),
+                                    video_id='good0'))
+    assert extracted['frame_inds'].tolist() == list(range(16))
+    validate = import_tool('data/validate.py')
+    ann = str(out / 'annotation.json')
+    capsys.readouterr()
+    assert validate.main([ann, '--no-progress', '--all-frames',
+                          '--num-positions', '16']) == 0
+    # 8 positions extracted, 10 expected: positions 8 and 9 are missing.
+    out8 = tmp_path / 'out8'
+    assert tool.main([good[0], '--out-dir', str(out8), '--no-progress',
+                      '--num-positions', '8']) == 0
+    ann8 = str(out8 / 'annotation.json')
+    capsys.readouterr()
+    assert validate.main([ann8, '--no-progress']) == 1
+    assert 'frame positions [8, 9] missing' in capsys.readouterr().out
+    assert validate.main([ann8, '--no-progress', '--all-frames',
+                          '--num-positions', '8']) == 0
