@@ -149,6 +149,8 @@ def test_folder_to_trained_models(tmp_path):
         work_dir = tmp_path / 'work_dirs' / osp.splitext(config)[0]
         losses = [r['loss'] for r in scalars(work_dir) if 'loss' in r]
         assert losses and all(math.isfinite(loss) for loss in losses)
+        # tools/train.py's validation loops report their progress.
+        assert ' - val: 1/1 (100%)' in result.stdout + result.stderr
     # Fine-tuning started from the pre-training's last checkpoint (the
     # config's load_from) and wrote its own.
     assert (tmp_path / 'work_dirs/cavmae_pretrain_vggsound/epoch_25.pth'
