@@ -109,8 +109,15 @@ def autocast(args):
     return torch.autocast(device_type, dtype=getattr(torch, dtype))
 
 
-def extract(args) -> Dict:
-    """Run the extraction; returns a summary."""
+def extract(args, model=None) -> Dict:
+    """Run the extraction; returns a summary.
+
+    Args:
+        args: The parsed command line.
+        model (nn.Module, optional): A model already built (the
+            extraction benchmark's); default: ``init_model`` of
+            ``args.config`` and ``args.checkpoint``.
+    """
     import torch
     from mmengine.dataset import pseudo_collate
     from torch.utils.data import DataLoader
@@ -121,8 +128,9 @@ def extract(args) -> Dict:
     infos, failed = gather_items(args.inputs, args.data_root, args.source)
     if not infos:
         raise ValueError(f'{" ".join(args.inputs)}: no items')
-    model = init_model(args.config, args.checkpoint, args.device,
-                       cfg_options=args.cfg_options)
+    if model is None:
+        model = init_model(args.config, args.checkpoint, args.device,
+                           cfg_options=args.cfg_options)
     frames = args.frames
     if frames is not None and frames.isdigit():
         frames = int(frames)

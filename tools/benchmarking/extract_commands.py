@@ -1,0 +1,157 @@
+"""The ``extract`` sub-command of ``tools/benchmark.py``: the end-to-end
+throughput of ``tools/extract_features.py`` (probing, decoding in
+data-loader workers, the model, writing) on a folder of generated clips,
+beside the model-only rate of the same model, dtype and batch on inputs
+already loaded, and their ratio (1: the input pipeline keeps up with the
+model)."""
+import argparse
+import json
+import os.path as osp
+import statistics
+import tempfile
+import time
+
+DTYPES = ('fp32', 'bf16', 'fp16')
+
+
+def make_clips(folder: str, args) -> list:
+    """``args.clips`` toy clips (h264 + AAC 44.1 kHz stereo, the data
+    benchmark's kind) of ``args.size``; returns the video files."""
+    from tools.data.toy import make_toy_dataset
+    width, height = (int(v) for v in args.size.split('x'))
+    num_classes = min(8, args.clips)
+    outputs = make_toy_dataset(
+        folder, num_classes=num_classes,
+        train_per_class=-(-args.clips // num_classes), val_per_class=0,
+        retrieval_per_class=0, duration=args.duration, width=width,
+        height=height, fps=25, sample_rate=44100, channels=2, seed=0,
+        workers=args.gen_workers)
+    with open(outputs['pretrain']) as f:
+        entries = json.load(f)['data'][:args.clips]
+    return [osp.join(folder, entry['video']) for entry in entries]
+
+
+def extract_args(args, videos: list, out: str):
+    """``tools/extract_features.py``'s command line for the benchmark."""
+    from tools.extract_features import parse_args
+    argv = [args.config, 'unused.pth', *videos, '--out', out,
+            '--batch-size', str(args.batch), '--num-workers',
+            str(args.workers), '--device', args.device, '--no-progress']
+    if args.dtype != 'fp32':
+        argv += ['--amp', '--amp-dtype',
+                 dict(bf16='bfloat16', fp16='float16')[args.dtype]]
+    return parse_args(argv)
+
+
+def model_only_rate(model, videos, ex_args, iters: int) -> float:
+    """Clips/s of ``embed_batch`` on one batch already loaded and collated
+    (the same pipeline, model, batch and autocast as the extraction)."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from cavmae_mm.apis import InferencePipeline, embed_batch
+    from tools.extract_features import autocast
+    pipeline = InferencePipeline.of_model(model)
+    batch = pseudo_collate([
+        pipeline(video)[0]
+        for video in (videos * ex_args.batch_size)[:ex_args.batch_size]
+    ])
+
+    def step():
+        with torch.no_grad(), autocast(ex_args):
+            features = embed_batch(model, batch)
+        if torch.device(ex_args.device).type == 'cuda':
+            torch.cuda.synchronize()
+        return features
+
+    step()  # warm-up
+    start = time.perf_counter()
+    for _ in range(iters):
+        step()
+    return ex_args.batch_size * iters / (time.perf_counter() - start)
+
+
+def run_extract(args):
+    import torch
+    from cavmae_mm.apis import init_model
+    from tools.extract_features import extract
+    work_dir = args.work_dir or tempfile.mkdtemp(prefix='bench_extract_')
+    videos = make_clips(osp.join(work_dir, 'clips'), args)
+    ex_args = extract_args(args, videos, osp.join(work_dir, 'features.npz'))
+    torch.manual_seed(0)
+    model = init_model(args.config, None, args.device,
+                       cfg_options=args.cfg_options)  # random weights
+    print(f'{len(videos)} clips of {args.size}, {args.duration:g} s; '
+          f'{args.config} ({sum(p.numel() for p in model.parameters()):,} '
+          f'parameters), {args.dtype}, batch {args.batch}, '
+          f'{args.workers} workers, {args.device}', flush=True)
+    for _ in range(args.warmup):  # untimed: first-use costs
+        extract(ex_args, model=model)
+        model_only_rate(model, videos, ex_args, 1)
+    end_to_end, model_only = [], []
+    for round_index in range(args.rounds):  # alternating rounds
+        start = time.perf_counter()
+        summary = extract(ex_args, model=model)
+        seconds = time.perf_counter() - start
+        assert summary['num_failed'] == 0, summary
+        end_to_end.append(len(videos) / seconds)
+        model_only.append(model_only_rate(model, videos, ex_args,
+                                          args.model_iters))
+        print(f'round {round_index + 1}: end to end {end_to_end[-1]:.2f} '
+              f'clips/s ({seconds:.2f} s), model only '
+              f'{model_only[-1]:.2f} clips/s', flush=True)
+    rate = statistics.median(end_to_end)
+    model_rate = statistics.median(model_only)
+    ratio = rate / model_rate
+    target = ''
+    if args.target is not None:
+        target = (f' (target >= {args.target}) -> '
+                  f'{"met" if ratio >= args.target else "NOT met"}')
+    print(f'extract_features end to end: {rate:.2f} clips/s; model only: '
+          f'{model_rate:.2f} clips/s; ratio {ratio:.3f}{target}')
+    result = dict(clips=len(videos), size=args.size,
+                  duration_s=args.duration, config=args.config,
+                  cfg_options=args.cfg_options, dtype=args.dtype,
+                  batch=args.batch, workers=args.workers,
+                  device=args.device, end_to_end_clips_s=end_to_end,
+                  model_only_clips_s=model_only, ratio=ratio,
+                  target=args.target,
+                  met=None if args.target is None else ratio >= args.target)
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=1)
+    return result
+
+
+def add_extract_command(subparsers):
+    from mmengine.config import DictAction
+    parser = subparsers.add_parser(
+        'extract',
+        help='tools/extract_features.py end to end vs the model alone',
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('--config', default='configs/cavmae_pretrain.py',
+                        help='model config (random weights)')
+    parser.add_argument('--clips', type=int, default=32)
+    parser.add_argument('--size', default='640x360', help='WxH of the clips')
+    parser.add_argument('--duration', type=float, default=10.0,
+                        help='clip length (s)')
+    parser.add_argument('--workers', type=int, default=2,
+                        help='extract_features data-loader workers')
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--dtype', choices=DTYPES, default='bf16')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='untimed rounds first')
+    parser.add_argument('--model-iters', type=int, default=3,
+                        help='timed model-only batches per round')
+    parser.add_argument('--gen-workers', type=int, default=2,
+                        help='processes that generate the clips')
+    parser.add_argument('--work-dir', help='default: a temporary folder')
+    parser.add_argument('--target', type=float,
+                        help='minimum ratio end to end / model only')
+    parser.add_argument('--out', help='write the result as JSON')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config (e.g. a smaller model)')
+    parser.set_defaults(func=run_extract)
