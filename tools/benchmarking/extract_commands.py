@@ -116,8 +116,8 @@ def run_extract(args):
                   model_only_clips_s=model_only, ratio=ratio,
                   target=args.target,
                   met=None if args.target is None else ratio >= args.target)
-    if args.out:
-        with open(args.out, 'w') as f:
+    if args.output:
+        with open(args.output, 'w') as f:
             json.dump(result, f, indent=1)
     return result
 
@@ -150,7 +150,7 @@ def add_extract_command(subparsers):
     parser.add_argument('--work-dir', help='default: a temporary folder')
     parser.add_argument('--target', type=float,
                         help='minimum ratio end to end / model only')
-    parser.add_argument('--out', help='write the result as JSON')
+    parser.add_argument('--output', help='write the result as JSON')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config (e.g. a smaller model)')
