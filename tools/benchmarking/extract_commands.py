@@ -43,18 +43,33 @@ def extract_args(args, videos: list, out: str):
     return parse_args(argv)
 
 
-def model_only_rate(model, videos, ex_args, iters: int) -> float:
+def load_batch(model, videos, batch_size: int):
+    """One collated batch of the clips, decoded as the extraction decodes
+    them (its pipeline) but in a data-loader worker: decoding in this
+    process would leave FFmpeg threads behind, and a data-loader worker
+    forked from a process with running FFmpeg threads can deadlock."""
+    from mmengine.dataset import pseudo_collate
+    from torch.utils.data import DataLoader
+    from cavmae_mm.apis import InferencePipeline
+    from tools.features.inputs import AnnotationItems, collate, gather_items
+    infos, rejected = gather_items(
+        (videos * batch_size)[:batch_size], None, 'auto')
+    assert not rejected, rejected
+    items = AnnotationItems(infos, InferencePipeline.of_model(model),
+                            ('audio', 'imgs'))
+    records = next(iter(DataLoader(items, batch_size=batch_size,
+                                   num_workers=1, collate_fn=collate)))
+    errors = [record['error'] for record in records if 'error' in record]
+    assert not errors, errors
+    return pseudo_collate([record['data'] for record in records])
+
+
+def model_only_rate(model, batch, ex_args, iters: int) -> float:
     """Clips/s of ``embed_batch`` on one batch already loaded and collated
     (the same pipeline, model, batch and autocast as the extraction)."""
     import torch
-    from mmengine.dataset import pseudo_collate
-    from cavmae_mm.apis import InferencePipeline, embed_batch
+    from cavmae_mm.apis import embed_batch
     from tools.extract_features import autocast
-    pipeline = InferencePipeline.of_model(model)
-    batch = pseudo_collate([
-        pipeline(video)[0]
-        for video in (videos * ex_args.batch_size)[:ex_args.batch_size]
-    ])
 
     def step():
         with torch.no_grad(), autocast(ex_args):
@@ -84,9 +99,10 @@ def run_extract(args):
           f'{args.config} ({sum(p.numel() for p in model.parameters()):,} '
           f'parameters), {args.dtype}, batch {args.batch}, '
           f'{args.workers} workers, {args.device}', flush=True)
+    batch = load_batch(model, videos, args.batch)
     for _ in range(args.warmup):  # untimed: first-use costs
         extract(ex_args, model=model)
-        model_only_rate(model, videos, ex_args, 1)
+        model_only_rate(model, batch, ex_args, 1)
     end_to_end, model_only = [], []
     for round_index in range(args.rounds):  # alternating rounds
         start = time.perf_counter()
@@ -94,7 +110,7 @@ def run_extract(args):
         seconds = time.perf_counter() - start
         assert summary['num_failed'] == 0, summary
         end_to_end.append(len(videos) / seconds)
-        model_only.append(model_only_rate(model, videos, ex_args,
+        model_only.append(model_only_rate(model, batch, ex_args,
                                           args.model_iters))
         print(f'round {round_index + 1}: end to end {end_to_end[-1]:.2f} '
               f'clips/s ({seconds:.2f} s), model only '
