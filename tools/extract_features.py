@@ -34,6 +34,7 @@ Examples::
 import argparse
 import os.path as osp
 import sys
+import time
 from typing import Dict, List, Tuple
 
 import numpy as np
@@ -110,7 +111,9 @@ def autocast(args):
 
 
 def extract(args, model=None) -> Dict:
-    """Run the extraction; returns a summary.
+    """Run the extraction; returns a summary (with ``seconds``: ``total``
+    from the first probe to the written output, ``model`` in the model
+    and copying its features back, ``wait`` blocked on the data loader).
 
     Args:
         args: The parsed command line.
@@ -125,6 +128,7 @@ def extract(args, model=None) -> Dict:
     from cavmae_mm.utils.progress import track
     from cavmae_mm.models.modes import MODALITY_NAMES
 
+    start = time.perf_counter()
     infos, failed = gather_items(args.inputs, args.data_root, args.source)
     if not infos:
         raise ValueError(f'{" ".join(args.inputs)}: no items')
@@ -142,8 +146,11 @@ def extract(args, model=None) -> Dict:
                         num_workers=args.num_workers, collate_fn=collate)
     writer = FeatureWriter(args.out, len(infos))
     missing = [''] * len(infos)
+    model_s = wait_s = 0.
+    waited_from = time.perf_counter()
     for batch in track(loader, desc='features',
                        enabled=not args.no_progress):
+        wait_s += time.perf_counter() - waited_from
         groups: Dict[Tuple[str, ...], List[Dict]] = {}
         for record in batch:
             index = loadable[record['index']]
@@ -161,13 +168,18 @@ def extract(args, model=None) -> Dict:
                               []).append(record)
         for group in groups.values():
             rows = np.array([record['index'] for record in group])
+            model_from = time.perf_counter()
             with torch.no_grad(), autocast(args):
                 features = embed_batch(
                     model,
                     pseudo_collate([record['data'] for record in group]),
                     with_tokens=args.with_tokens)
+            features = {name: value.float().cpu().numpy()
+                        for name, value in features.items()}
+            model_s += time.perf_counter() - model_from
             for name, value in features.items():
-                writer.write(name, rows, value.float().cpu().numpy())
+                writer.write(name, rows, value)
+        waited_from = time.perf_counter()
     ids = [info['video_id'] for info in infos]
     meta = dict(config=args.config, checkpoint=args.checkpoint,
                 inputs=args.inputs, frames=args.frames,
@@ -175,9 +187,11 @@ def extract(args, model=None) -> Dict:
                 amp=bool(args.amp or args.amp_dtype),
                 shapes={k: list(v.shape) for k, v in writer.arrays.items()})
     files = writer.close(ids, failed, missing, meta)
+    seconds = dict(total=time.perf_counter() - start, model=model_s,
+                   wait=wait_s)
     return dict(num_items=len(ids), num_failed=len(failed),
                 num_missing=sum(bool(note) for note in missing),
-                files=files, shapes=meta['shapes'])
+                files=files, shapes=meta['shapes'], seconds=seconds)
 
 
 def main(argv=None) -> int:

@@ -103,7 +103,7 @@ def run_extract(args):
     for _ in range(args.warmup):  # untimed: first-use costs
         extract(ex_args, model=model)
         model_only_rate(model, batch, ex_args, 1)
-    end_to_end, model_only = [], []
+    end_to_end, model_only, parts = [], [], []
     for round_index in range(args.rounds):  # alternating rounds
         start = time.perf_counter()
         summary = extract(ex_args, model=model)
@@ -112,8 +112,10 @@ def run_extract(args):
         end_to_end.append(len(videos) / seconds)
         model_only.append(model_only_rate(model, batch, ex_args,
                                           args.model_iters))
+        parts.append(summary['seconds'])
         print(f'round {round_index + 1}: end to end {end_to_end[-1]:.2f} '
-              f'clips/s ({seconds:.2f} s), model only '
+              f'clips/s ({seconds:.2f} s: model {parts[-1]["model"]:.2f} '
+              f's, waiting for data {parts[-1]["wait"]:.2f} s), model only '
               f'{model_only[-1]:.2f} clips/s', flush=True)
     rate = statistics.median(end_to_end)
     model_rate = statistics.median(model_only)
@@ -130,6 +132,7 @@ def run_extract(args):
                   batch=args.batch, workers=args.workers,
                   device=args.device, end_to_end_clips_s=end_to_end,
                   model_only_clips_s=model_only, ratio=ratio,
+                  end_to_end_seconds=parts,
                   target=args.target,
                   met=None if args.target is None else ratio >= args.target)
     if args.output:

@@ -146,7 +146,8 @@ def layout_files(layout: str, root: str = '.') -> Dict[str, Optional[str]]:
     """The file names, relative to ``data_root``, that the layout's
     configs read: ``train``, ``val``, ``retrieval`` (annotations),
     ``label_csv``, ``weights`` (the fine-tuning sampler's weight file, or
-    None) and the configs' ``num_classes``; read from the configs, so
+    None), the configs' ``num_classes`` and what the pre-training config
+    continues from (``pretrain_load_from``); read from the configs, so
     that they are what the configs expect.
 
     Raises:
@@ -165,7 +166,8 @@ def layout_files(layout: str, root: str = '.') -> Dict[str, Optional[str]]:
         val=finetune.val_dataloader.dataset.ann_file,
         retrieval=pretrain.val_dataloader.dataset.ann_file,
         label_csv=finetune.train_dataloader.dataset.label_csv,
-        num_classes=finetune.model.cls_head.num_classes)
+        num_classes=finetune.model.cls_head.num_classes,
+        pretrain_load_from=pretrain.get('load_from'))
     sampler = finetune.train_dataloader.get('sampler') or {}
     files['weights'] = (
         default_weight_file(files['train'])

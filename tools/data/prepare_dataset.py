@@ -141,9 +141,16 @@ def _train_lines(layout, files, out_dir, num_classes):
     configs = LAYOUTS[layout]
     root = f'--data-root {out_dir}'
     lines = [f'python tools/train.py {configs["pretrain"]} {root}']
-    if layout == 'vggsound':
-        lines[0] += ('   # continues from work_dirs/cavmae_pretrain/'
-                     'epoch_25.pth (the AudioSet model)')
+    start = files['pretrain_load_from']
+    if start:
+        lines[0] += f'   # continues from {start} (the AudioSet model)'
+        if not osp.isfile(start):
+            lines.insert(1, (
+                f'  # {start} is not there (relative to where you run '
+                'tools/train.py): train configs/cavmae_pretrain.py, or '
+                'convert the official AS-2M model: python '
+                f'tools/convert_official_ckpt.py cav-mae-scale++.pth {start} '
+                '--config configs/_base_/models/cavmae_vit_base_pretrain.py'))
     if num_classes:
         classes = ('' if num_classes == files['num_classes'] else
                    f' --cfg-options model.cls_head.num_classes={num_classes}')

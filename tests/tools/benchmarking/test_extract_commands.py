@@ -31,6 +31,11 @@ def test_extract_benchmark_reports_both_rates_and_their_ratio(tmp_path,
         result['end_to_end_clips_s']) / statistics.median(
             result['model_only_clips_s'])
     assert result['met'] == (result['ratio'] >= 0.8)
+    # Where the end-to-end time went: the model and the waits for data
+    # are parts of it.
+    for parts in result['end_to_end_seconds']:
+        assert 0 < parts['model'] and 0 <= parts['wait']
+        assert parts['model'] + parts['wait'] <= parts['total']
     # The extraction itself ran: the features of the 3 clips.
     import numpy as np
     features = np.load(tmp_path / 'features.npz')

@@ -73,7 +73,8 @@ def run(args, cwd):
 def printed_lines(stdout):
     """The command lines after 'Train on it with:' (comments dropped)."""
     lines = stdout.split('Train on it with:\n', 1)[1].splitlines()
-    return [shlex.split(line.split('#')[0]) for line in lines if line]
+    return [shlex.split(line.split('#')[0]) for line in lines
+            if line.strip().startswith('python ')]
 
 
 def scalars(work_dir):
@@ -139,6 +140,12 @@ def test_folder_to_trained_models(tmp_path):
         assert line[line.index('--data-root') + 1] == str(out)
         assert not any(arg in line for arg in ('--work-dir', '--resume'))
     assert train_lines[1][-1] == 'model.cls_head.num_classes=3'
+    # Where the VGGSound pre-training continues from, and that it is not
+    # there yet.
+    assert 'continues from work_dirs/cavmae_pretrain/epoch_25.pth' in \
+        result.stdout
+    assert '# work_dirs/cavmae_pretrain/epoch_25.pth is not there' in \
+        result.stdout
     for line in train_lines:
         config = osp.basename(line[2])
         args = [str(ROOT / line[1]), str(ROOT / line[2]), *line[3:]]
