@@ -33,9 +33,13 @@ def test_extract_benchmark_reports_both_rates_and_their_ratio(tmp_path,
     assert result['met'] == (result['ratio'] >= 0.8)
     # Where the end-to-end time went: the model and the waits for data
     # are parts of it.
-    for parts in result['end_to_end_seconds']:
+    for parts, rate in zip(result['end_to_end_seconds'],
+                           result['end_to_end_clips_s']):
         assert 0 < parts['model'] and 0 <= parts['wait']
-        assert parts['model'] + parts['wait'] <= parts['total']
+        assert 0 < parts['setup']  # building the model: not throughput
+        assert parts['setup'] + parts['model'] + parts['wait'] <= \
+            parts['total']
+        assert rate == 3 / (parts['total'] - parts['setup'])
     # The extraction itself ran: the features of the 3 clips.
     import numpy as np
     features = np.load(tmp_path / 'features.npz')
