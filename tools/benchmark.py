@@ -15,6 +15,12 @@ worker process of its own, alternating rounds
     python tools/benchmark.py train --batch 4 --iters 7 --breakdown
     python tools/benchmark.py infer --batch 4 --iters 5 --no-memory
 
+``extract``: ``tools/extract_features.py``'s end-to-end clips/s on generated
+360p clips beside the model-only rate (same model, dtype, batch) and the
+ratio (``tools/benchmarking/extract_commands.py``)::
+
+    python tools/benchmark.py extract --workers 2 --dtype bf16 --target 0.8
+
 Sub-commands are registered by ``add_<name>_command(subparsers)`` functions
 (each sets ``func``), so ``train``, ``infer``, ``retrieval-metric``... can be
 added beside ``data``.
@@ -35,6 +41,8 @@ from tools.benchmarking.commands import (  # noqa: E402
 from tools.benchmarking.metric_commands import (  # noqa: E402
     add_retrieval_metric_command)
 from tools.benchmarking.data_commands import add_data_command  # noqa: E402
+from tools.benchmarking.extract_commands import (  # noqa: E402
+    add_extract_command)
 
 # ------------------------------------------------------------------ main
 
@@ -49,6 +57,7 @@ def build_parser():
     add_train_command(subparsers)
     add_infer_command(subparsers)
     add_retrieval_metric_command(subparsers)
+    add_extract_command(subparsers)
     return parser
 
 

@@ -32,15 +32,22 @@ Examples::
         --out feats.npz --workers 4 --amp
 """
 import argparse
-import glob
-import json
-import os
 import os.path as osp
 import sys
-from typing import Dict, List, Optional, Tuple
+import time
+from typing import Dict, List, Tuple
 
 import numpy as np
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
+
+# Repository root on sys.path: tools import their helpers as ``tools.*``
+# (the rule: tools/__init__.py).
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from tools.features.inputs import (AnnotationItems,  # noqa: E402
+                                   collate, describe_missing, gather_items)
+from tools.features.writer import FeatureWriter  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -89,187 +96,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-class AnnotationItems:
-    """The items of an annotation, loaded by an ``InferencePipeline``; a
-    failing item comes back as its error (so a worker never dies on it and
-    the main process decides).
-
-    Args:
-        infos (list[dict]): ``data_info`` of each item.
-        loader (InferencePipeline): Turns an item into a packed sample.
-        modalities (Sequence[str]): Wanted modalities (a missing one is
-            noted in the record's ``missing``).
-    """
-
-    def __init__(self, infos: List[Dict], loader, modalities) -> None:
-        self.infos = infos
-        self.loader = loader
-        self.modalities = tuple(modalities)
-
-    def __len__(self) -> int:
-        return len(self.infos)
-
-    def __getitem__(self, index: int) -> Dict:
-        try:
-            data, missing = self.loader(self.infos[index], self.modalities,
-                                        allow_missing=True)
-        except Exception as err:  # reported by the main process
-            return dict(index=index, error=f'{type(err).__name__}: {err}')
-        return dict(index=index, data=data, missing=missing)
-
-
-def collate(batch: List[Dict]) -> List[Dict]:
-    return batch
-
-
-def read_items(ann_file: str, data_root: Optional[str],
-               source: str) -> List[Dict]:
-    """``data_info`` dicts of an annotation (the dataset's parser)."""
-    from cavmae_mm.datasets.av_dataset import parse_entry, read_annotation
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'annotation file not found: {ann_file}')
-    root = data_root or osp.dirname(osp.abspath(ann_file))
-    return [
-        parse_entry(entry, source, root, f'{ann_file}: item {i}')
-        for i, entry in enumerate(read_annotation(ann_file))
-    ]
-
-
-#: Inputs read as an annotation, by extension.
-ANNOTATION_EXTENSIONS = ('.json', '.txt', '.csv', '.list')
-#: Inputs read as a still frame, by extension.
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
-
-
-def probe_media(path: str) -> Tuple[Optional[Dict], Optional[str]]:
-    """The ``data_info`` of a media file, or why it is not one: an image is
-    a still frame; a container with a video track a clip (its audio track,
-    if any, decoded by the pipeline); with only an audio track audio."""
-    from cavmae_mm.apis.inputs import item_to_data_info
-    if path.lower().endswith(IMAGE_EXTENSIONS):
-        return item_to_data_info((None, path)), None
-    import av
-    try:
-        with av.open(path) as container:
-            has_video = bool(container.streams.video)
-            has_audio = bool(container.streams.audio)
-    except Exception as err:  # PyAV raises several types for non-media
-        return None, f'not a media file ({type(err).__name__}: {err})'
-    if has_video:
-        return item_to_data_info(path), None
-    if has_audio:
-        return item_to_data_info((path, None)), None
-    return None, 'not a media file (no audio or video track)'
-
-
-def expand_input(spec: str) -> List[str]:
-    """The files of a glob, a folder (recursively, sorted) or a file."""
-    if glob.has_magic(spec):
-        paths = sorted(glob.glob(spec, recursive=True))
-        if not paths:
-            raise FileNotFoundError(f'no file matches {spec}')
-        return [p for path in paths for p in expand_input(path)]
-    if osp.isdir(spec):
-        return sorted(
-            osp.join(folder, name) for folder, _, names in os.walk(spec)
-            for name in names)
-    if not osp.isfile(spec):
-        raise FileNotFoundError(f'input not found: {spec}')
-    return [spec]
-
-
-def gather_items(specs: List[str], data_root: Optional[str],
-                 source: str) -> Tuple[List[Dict], Dict[int, str]]:
-    """``data_info`` of every item of the inputs, in order, and the reason
-    of each file that is not media (by index; its info has no source). A
-    file's id is its name without extension, or its path where two files
-    share a name."""
-    infos: List[Dict] = []
-    rejected: Dict[int, str] = {}
-    file_paths: Dict[int, str] = {}
-    for spec in specs:
-        if not glob.has_magic(spec) and not osp.isdir(spec) and \
-                spec.lower().endswith(ANNOTATION_EXTENSIONS):
-            infos += read_items(spec, data_root, source)
-            continue
-        for path in expand_input(spec):
-            info, reason = probe_media(path)
-            if info is None:
-                rejected[len(infos)] = f'{path}: {reason}'
-                info = dict(video_id=osp.splitext(osp.basename(path))[0])
-            file_paths[len(infos)] = path
-            infos.append(info)
-    names = [info['video_id'] for info in infos]
-    for index, path in file_paths.items():
-        if names.count(names[index]) > 1:
-            infos[index]['video_id'] = osp.splitext(path)[0]
-    return infos, rejected
-
-
-def describe_missing(missing: Dict[str, str]) -> str:
-    from cavmae_mm.models.modes import MODALITY_NAMES
-    return ', '.join(f'{MODALITY_NAMES[m]} ({reason})'
-                     for m, reason in missing.items())
-
-
-class FeatureWriter:
-    """Rows of named arrays, allocated at the first batch (in memory for
-    ``.npz``, as ``.npy`` memory maps for a folder).
-
-    Args:
-        out (str): ``*.npz`` file or folder.
-        num_items (int): Rows.
-    """
-
-    def __init__(self, out: str, num_items: int) -> None:
-        self.out = out
-        self.num_items = num_items
-        self.to_npz = out.endswith('.npz')
-        self.arrays: Dict[str, np.ndarray] = {}
-        os.makedirs(osp.dirname(osp.abspath(out)) if self.to_npz else out,
-                    exist_ok=True)
-
-    def write(self, name: str, rows: np.ndarray, values: np.ndarray) -> None:
-        if name not in self.arrays:
-            shape = (self.num_items, ) + values.shape[1:]
-            if self.to_npz:
-                array = np.empty(shape, np.float32)
-            else:
-                array = np.lib.format.open_memmap(
-                    osp.join(self.out, f'{name}.npy'), mode='w+',
-                    dtype=np.float32, shape=shape)
-            array[:] = np.nan
-            self.arrays[name] = array
-        self.arrays[name][rows] = values
-
-    def close(self, ids: List[str], failed: Dict[int, str],
-              missing: List[str], meta: Dict) -> List[str]:
-        """Write everything; returns the files written."""
-        failed_ids = np.array([ids[i] for i in sorted(failed)], dtype=str)
-        failed_reasons = np.array([failed[i] for i in sorted(failed)],
-                                  dtype=str)
-        if self.to_npz:
-            np.savez(self.out, ids=np.array(ids, dtype=str),
-                     missing=np.array(missing, dtype=str),
-                     failed_ids=failed_ids, failed_reasons=failed_reasons,
-                     meta=json.dumps(meta), **self.arrays)
-            return [self.out]
-        files = []
-        for array in self.arrays.values():
-            array.flush()
-            files.append(array.filename)
-        with open(osp.join(self.out, 'ids.txt'), 'w') as f:
-            f.write(''.join(f'{video_id}\n' for video_id in ids))
-        with open(osp.join(self.out, 'meta.json'), 'w') as f:
-            notes = {i: note for i, note in zip(ids, missing) if note}
-            failures = dict(zip(failed_ids.tolist(),
-                                failed_reasons.tolist()))
-            json.dump(dict(meta, missing=notes, failed=failures), f,
-                      indent=1)
-        return files + [osp.join(self.out, name)
-                        for name in ('ids.txt', 'meta.json')]
-
-
 def autocast(args):
     """``torch.autocast`` for ``--amp`` (train.py's naming: bfloat16 on the
     CPU, float16 on CUDA, ``--amp-dtype`` forces one), else a no-op."""
@@ -284,8 +110,18 @@ def autocast(args):
     return torch.autocast(device_type, dtype=getattr(torch, dtype))
 
 
-def extract(args) -> Dict:
-    """Run the extraction; returns a summary."""
+def extract(args, model=None) -> Dict:
+    """Run the extraction; returns a summary (with ``seconds``: ``total``
+    from the first probe to the written output, ``setup`` building the
+    model, ``model`` in the model and copying its features back, ``wait``
+    blocked on the data loader).
+
+    Args:
+        args: The parsed command line.
+        model (nn.Module, optional): A model already built (the
+            extraction benchmark's); default: ``init_model`` of
+            ``args.config`` and ``args.checkpoint``.
+    """
     import torch
     from mmengine.dataset import pseudo_collate
     from torch.utils.data import DataLoader
@@ -293,24 +129,42 @@ def extract(args) -> Dict:
     from cavmae_mm.utils.progress import track
     from cavmae_mm.models.modes import MODALITY_NAMES
 
+    start = time.perf_counter()
     infos, failed = gather_items(args.inputs, args.data_root, args.source)
     if not infos:
         raise ValueError(f'{" ".join(args.inputs)}: no items')
-    model = init_model(args.config, args.checkpoint, args.device,
-                       cfg_options=args.cfg_options)
     frames = args.frames
     if frames is not None and frames.isdigit():
         frames = int(frames)
+    if model is None:
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        pipeline = InferencePipeline.from_config(cfg, frames)
+    else:
+        pipeline = InferencePipeline.of_model(model, frames)
     loadable = [i for i in range(len(infos)) if i not in failed]
-    items = AnnotationItems([infos[i] for i in loadable],
-                            InferencePipeline.of_model(model, frames),
+    items = AnnotationItems([infos[i] for i in loadable], pipeline,
                             args.modalities)
     loader = DataLoader(items, batch_size=args.batch_size,
                         num_workers=args.num_workers, collate_fn=collate)
+    # The workers start (fork) before the model is built: they then share
+    # none of its pages, and the model's writes never copy pages on write
+    # (a model built first made every batch take tens of thousands of
+    # extra page faults while the workers lived). They decode while the
+    # model loads.
+    batches = iter(loader)
+    setup_from = time.perf_counter()
+    if model is None:
+        model = init_model(cfg, args.checkpoint, args.device)
+    setup_s = time.perf_counter() - setup_from
     writer = FeatureWriter(args.out, len(infos))
     missing = [''] * len(infos)
-    for batch in track(loader, desc='features',
+    model_s = wait_s = 0.
+    waited_from = time.perf_counter()
+    for batch in track(batches, len(loader), desc='features',
                        enabled=not args.no_progress):
+        wait_s += time.perf_counter() - waited_from
         groups: Dict[Tuple[str, ...], List[Dict]] = {}
         for record in batch:
             index = loadable[record['index']]
@@ -328,13 +182,18 @@ def extract(args) -> Dict:
                               []).append(record)
         for group in groups.values():
             rows = np.array([record['index'] for record in group])
+            model_from = time.perf_counter()
             with torch.no_grad(), autocast(args):
                 features = embed_batch(
                     model,
                     pseudo_collate([record['data'] for record in group]),
                     with_tokens=args.with_tokens)
+            features = {name: value.float().cpu().numpy()
+                        for name, value in features.items()}
+            model_s += time.perf_counter() - model_from
             for name, value in features.items():
-                writer.write(name, rows, value.float().cpu().numpy())
+                writer.write(name, rows, value)
+        waited_from = time.perf_counter()
     ids = [info['video_id'] for info in infos]
     meta = dict(config=args.config, checkpoint=args.checkpoint,
                 inputs=args.inputs, frames=args.frames,
@@ -342,9 +201,11 @@ def extract(args) -> Dict:
                 amp=bool(args.amp or args.amp_dtype),
                 shapes={k: list(v.shape) for k, v in writer.arrays.items()})
     files = writer.close(ids, failed, missing, meta)
+    seconds = dict(total=time.perf_counter() - start, setup=setup_s,
+                   model=model_s, wait=wait_s)
     return dict(num_items=len(ids), num_failed=len(failed),
                 num_missing=sum(bool(note) for note in missing),
-                files=files, shapes=meta['shapes'])
+                files=files, shapes=meta['shapes'], seconds=seconds)
 
 
 def main(argv=None) -> int:

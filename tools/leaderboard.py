@@ -29,7 +29,6 @@ column per task metric (percent; MdR as a rank). Example::
         --tasks cls cls:audioonly retrieval --out-dir work_dirs/leaderboard
 """
 import argparse
-import copy
 import hashlib
 import json
 import os
@@ -41,21 +40,17 @@ from typing import Dict, List, Optional
 
 from mmengine.config import Config, DictAction
 
-from cavmae_mm.models.modes import MODES
-
 # Repository root on sys.path: tools import their helpers as ``tools.*``
 # (the rule: tools/__init__.py).
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+from tools.evaluation.table import (markdown_table,  # noqa: E402
+                                    table_columns)
+from tools.evaluation.tasks import evaluate, parse_task  # noqa: E402
 
 #: Bump when what a cached result means changes.
 CACHE_VERSION = 1
-RETRIEVAL_COLUMNS = tuple(f'retrieval/{direction}_R@{k}'
-                          for direction in ('a2v', 'v2a')
-                          for k in (1, 5, 10))
-# The headline classification metric of each evaluator, best first.
-CLS_COLUMNS = ('multilabel/mAP', 'acc/mean_average_precision', 'acc/top1')
 
 
 def parse_args(argv=None):
@@ -95,15 +90,6 @@ def parse_args(argv=None):
 
 
 # --------------------------------------------------------------- inputs --
-def parse_task(task: str):
-    """``'cls'`` / ``'cls:<mode>'`` / ``'retrieval'`` → (kind, mode)."""
-    kind, _, mode = task.partition(':')
-    if kind == 'retrieval' and not mode:
-        return kind, None
-    if kind == 'cls' and (not mode or mode in MODES):
-        return kind, mode or None
-    raise ValueError(f"unknown task {task!r}: use 'cls', 'cls:<mode>' "
-                     f"(mode in {MODES}) or 'retrieval'")
 
 
 def model_specs(args) -> List[Dict]:
@@ -167,77 +153,6 @@ def cache_key(cfg: Config, checkpoint: str, task: str,
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-# ----------------------------------------------------------- evaluation --
-def _evaluator_types(evaluator) -> List[str]:
-    evaluators = evaluator if isinstance(evaluator, (list, tuple)) else \
-        [evaluator]
-    return [str(e.get('type', '')).split('.')[-1] for e in evaluators
-            if isinstance(e, dict)]
-
-
-def _dataloader(cfg_dataloader) -> Dict:
-    dataloader = copy.deepcopy(cfg_dataloader)
-    if dataloader.get('num_workers', 0) == 0:
-        dataloader['persistent_workers'] = False  # torch refuses both
-    return dataloader
-
-
-def evaluate(model, cfg: Config, task: str, work_dir: str,
-             log_level: str, experiment: str, progress: bool = True) -> Dict:
-    """One task of one model with MMEngine's test loop (with a
-    ``ProgressHook`` unless not ``progress``).
-
-    Returns:
-        dict: ``status`` ``'ok'`` with ``metrics``, or ``'n/a'`` with a
-        ``reason``.
-    """
-    from mmengine.runner import Runner
-
-    from cavmae_mm.apis.inference import is_recognizer
-    from cavmae_mm.engine.hooks import add_progress_hook
-    from cavmae_mm.models import AVEmbeddingModel
-
-    kind, mode = parse_task(task)
-    if kind == 'cls':
-        if not is_recognizer(model):
-            return dict(status='n/a', reason=f'{type(model).__name__} is a '
-                        f'pre-training model (no classification head)')
-        if 'test_dataloader' not in cfg or 'test_evaluator' not in cfg:
-            return dict(status='n/a', reason='the config has no '
-                        'test_dataloader / test_evaluator')
-        if 'AVRetrievalMetric' in _evaluator_types(cfg.test_evaluator):
-            return dict(status='n/a', reason="the config's test set is a "
-                        'retrieval set')
-        dataloader, evaluator = cfg.test_dataloader, cfg.test_evaluator
-        model.mode = mode or cfg.model.get('mode', 'multimodal')
-        runner_model = model
-    else:
-        dataloader = cfg.get('retrieval_dataloader') or \
-            cfg.get('test_dataloader')
-        if not dataloader:
-            return dict(status='n/a', reason='the config has neither '
-                        'retrieval_dataloader nor test_dataloader')
-        evaluator = dict(type='AVRetrievalMetric')
-        runner_model = AVEmbeddingModel(model)  # any model's embeddings
-    runner = Runner(
-        model=runner_model,
-        work_dir=work_dir,
-        test_dataloader=_dataloader(dataloader),
-        test_evaluator=copy.deepcopy(evaluator),
-        test_cfg=dict(type='TestLoop'),
-        default_hooks=dict(checkpoint=None),
-        custom_hooks=add_progress_hook([]) if progress else None,
-        env_cfg=cfg.get('env_cfg', dict(dist_cfg=dict(backend='nccl'))),
-        default_scope=cfg.get('default_scope', 'mmaction'),
-        log_level=log_level,
-        experiment_name=experiment,
-        cfg=None)  # the cache record names the config; skips its dump
-    metrics = runner.test()
-    del runner
-    return dict(status='ok', metrics={k: float(v)
-                                      for k, v in metrics.items()})
-
-
 def run(args) -> Dict:
     """Evaluate what is not cached; returns the leaderboard data."""
     import cavmae_mm  # noqa: F401
@@ -294,72 +209,6 @@ def run(args) -> Dict:
                          checkpoint=spec['checkpoint'], results=results))
     return dict(tasks=tasks, columns=table_columns(tasks, rows), rows=rows,
                 evaluated=evaluated)
-
-
-# ---------------------------------------------------------------- table --
-def _selected_metrics(task: str, metrics: Dict[str, float]) -> List[str]:
-    kind, _ = parse_task(task)
-    if kind == 'retrieval':
-        return [key for key in RETRIEVAL_COLUMNS if key in metrics]
-    for key in CLS_COLUMNS:
-        if key in metrics:
-            return [key]
-    return sorted(metrics)
-
-
-def table_columns(tasks: List[str], rows: List[Dict]) -> List[Dict]:
-    """``{'task', 'metric', 'header'}`` per column, in task order, the
-    union over models."""
-    columns = []
-    for task in tasks:
-        keys: List[str] = []
-        for row in rows:
-            result = row['results'].get(task, {})
-            for key in _selected_metrics(task, result.get('metrics', {})):
-                if key not in keys:
-                    keys.append(key)
-        if not keys:
-            keys = [RETRIEVAL_COLUMNS[0] if task == 'retrieval' else
-                    'metric']
-        for key in keys:
-            columns.append(dict(task=task, metric=key,
-                                header=f'{task} {key.split("/")[-1]}'))
-    return columns
-
-
-def format_value(metric: str, value: float) -> str:
-    """Percent with one decimal; a median rank as is."""
-    if metric.endswith('MdR'):
-        return f'{value:.1f}'
-    return f'{100 * value:.1f}'
-
-
-def markdown_table(board: Dict) -> str:
-    headers = ['model'] + [column['header'] for column in board['columns']]
-    lines = ['| ' + ' | '.join(headers) + ' |',
-             '|' + '|'.join(['---'] + ['---:'] * len(board['columns'])) +
-             '|']
-    for row in board['rows']:
-        cells = [row['model']]
-        for column in board['columns']:
-            result = row['results'].get(column['task'], {})
-            value = result.get('metrics', {}).get(column['metric'])
-            if value is not None:
-                cells.append(format_value(column['metric'], value))
-            else:
-                cells.append('error' if result.get('status') == 'error'
-                             else 'n/a')
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    notes = [f'- {row["model"]}, {task}: {result["reason"]}'
-             for row in board['rows']
-             for task, result in row['results'].items()
-             if result.get('status') != 'ok']
-    text = '\n'.join(lines)
-    text += ('\n\nMetrics in percent (R@k, mAP, top-1); MdR is a median '
-             'rank.')
-    if notes:
-        text += '\n\n' + '\n'.join(notes)
-    return text + '\n'
 
 
 def main(argv=None) -> int:

@@ -109,13 +109,6 @@ def check_existing_data(data_root, data_args):
             f'--data-root')
 
 
-def data_options(data_root):
-    """--cfg-options that point every toy dataloader at ``data_root``."""
-    return [f'{loader}.dataset.data_root={data_root}'
-            for loader in ('train_dataloader', 'val_dataloader',
-                           'test_dataloader')]
-
-
 def latest_checkpoint(work_dir):
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         return f.read().strip()
@@ -125,11 +118,11 @@ def evaluate(config, checkpoint, work_dir, data_root, options=()):
     """Metrics of ``checkpoint`` on ``config``'s test set (in process)."""
     from mmengine.config import Config
     from mmengine.runner import Runner
+
+    from tools.launch import set_data_root
     cfg = Config.fromfile(config)
-    cfg.merge_from_dict({
-        'test_dataloader.dataset.data_root': data_root,
-        **dict(option.split('=', 1) for option in options)
-    })
+    cfg.merge_from_dict(dict(option.split('=', 1) for option in options))
+    set_data_root(cfg, data_root)  # what --data-root does
     cfg.work_dir = work_dir
     cfg.load_from = checkpoint
     cfg.experiment_name = osp.basename(work_dir)
@@ -217,11 +210,11 @@ def main(argv=None):
     name = 'pretrain'
     timer.step(name, osp.relpath(PRETRAIN_CFG, ROOT))
     pretrain_dir = osp.join(work_dir, 'pretrain')
-    options = data_options(data_root) + [f'randomness.seed={args.seed}']
+    options = [f'randomness.seed={args.seed}']
     if args.pretrain_epochs:
         options += [f'train_cfg.max_epochs={args.pretrain_epochs}']
     run([python, 'tools/train.py', PRETRAIN_CFG, '--work-dir', pretrain_dir,
-         '--cfg-options'] + options)
+         '--data-root', data_root, '--cfg-options'] + options)
     pretrained = latest_checkpoint(pretrain_dir)
     timer.done(name)
 
@@ -235,12 +228,11 @@ def main(argv=None):
     name = 'finetune'
     timer.step(name, osp.relpath(FINETUNE_CFG, ROOT))
     finetune_dir = osp.join(work_dir, 'finetune')
-    options = data_options(data_root) + [f'randomness.seed={args.seed}',
-                                         f'load_from={pretrained}']
+    options = [f'randomness.seed={args.seed}', f'load_from={pretrained}']
     if args.finetune_epochs:
         options += [f'train_cfg.max_epochs={args.finetune_epochs}']
     run([python, 'tools/train.py', FINETUNE_CFG, '--work-dir', finetune_dir,
-         '--cfg-options'] + options)
+         '--data-root', data_root, '--cfg-options'] + options)
     timer.done(name)
 
     name = 'classification'

@@ -13,6 +13,8 @@ warns with the same lists. Examples::
         --dump work_dirs/retrieval_features.pkl
     python tools/test.py configs/cavmae_finetune_audioset20k.py ckpt.pth \\
         --cfg-options model.mode=missingvideoonly
+    python tools/test.py configs/cavmae_retrieval_audioset.py ckpt.pth \\
+        --show-dir work_dirs/show  # reconstruction pictures
 """
 import argparse
 import os.path as osp
@@ -59,6 +61,14 @@ def parse_args(argv=None):
         'load on purpose) and warn with the missing/unexpected keys, '
         'instead of stopping')
     parser.add_argument(
+        '--show-dir',
+        metavar='DIR',
+        help='write pictures of the first test samples here (up to '
+        '--show-max): reconstructions of a pre-training model, '
+        'spectrogram + frame + top-5 classes of a recognizer')
+    parser.add_argument('--show-max', type=int, default=16,
+                        help='pictures written with --show-dir')
+    parser.add_argument(
         '--no-progress',
         action='store_true',
         help='no progress report (ProgressHook: a bar with ETA on a '
@@ -79,6 +89,11 @@ def merge_args(cfg: Config, args) -> Config:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
     if not args.no_progress:
         cfg.custom_hooks = add_progress_hook(cfg.get('custom_hooks'))
+    if args.show_dir is not None:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='TestVisualizationHook', out_dir=args.show_dir,
+                 max_items=args.show_max)
+        ]
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg

@@ -1,12 +1,14 @@
 """Train a CAV-MAE model (pre-training or fine-tuning) with MMEngine.
 
-MMAction2's ``tools/train.py`` with four additions: ``--amp`` selects
+MMAction2's ``tools/train.py`` with five additions: ``--amp`` selects
 ``MixedPrecisionOptimWrapper`` (float16 with loss scaling on CUDA, bfloat16
 on the CPU; ``--amp-dtype`` forces one), ``--launcher pytorch`` also works
 on machines without a GPU (gloo process group, CPU DDP),
-``--tensorboard`` adds a TensorBoard writer, and CPU jobs get the fast
+``--tensorboard`` adds a TensorBoard writer, CPU jobs get the fast
 path's process settings (:mod:`cavmae_mm.engine.cpu_runtime`; a config
-opts out with ``cpu_fast_path = False``). Examples::
+opts out with ``cpu_fast_path = False``), and the validation loops report
+their progress with an ETA as ``tools/test.py`` does (``ProgressHook``;
+``--no-progress``: not). Examples::
 
     python tools/train.py configs/cavmae_pretrain.py
     python tools/train.py configs/cavmae_pretrain.py --data-root /my/audioset
@@ -21,6 +23,7 @@ import sys
 from mmengine.config import Config
 
 import cavmae_mm  # noqa: F401  (registers our modules; configs do too)
+from cavmae_mm.engine.hooks import add_progress_hook
 from cavmae_mm.utils.config_checks import MissingDataError
 
 # Repository root on sys.path: tools import their helpers as ``tools.*``
@@ -68,6 +71,11 @@ def parse_args(argv=None):
         action='store_true',
         help='scale the learning rate by the actual total batch size '
         '(configs set auto_scale_lr.base_batch_size to the recipe batch)')
+    parser.add_argument(
+        '--no-progress',
+        action='store_true',
+        help='no progress report of the validation loops (ProgressHook: a '
+        'bar with ETA on a terminal, log lines otherwise)')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument(
         '--diff-rank-seed',
@@ -136,6 +144,8 @@ def merge_args(cfg: Config, args) -> Config:
             backends.append(dict(type='TensorboardVisBackend'))
         cfg.visualizer.vis_backends = backends
 
+    if not args.no_progress and not args.no_validate:
+        cfg.custom_hooks = add_progress_hook(cfg.get('custom_hooks'))
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg

@@ -54,6 +54,20 @@ def test_amp_refuses_other_wrappers():
         train_tool.merge_args(cfg, args)
 
 
+def test_validation_progress_hook_once_unless_no_progress_or_validate():
+    def progress_hooks(argv):
+        cfg = merged(argv)
+        return [h['type'] for h in cfg.get('custom_hooks', [])
+                ].count('ProgressHook')
+
+    assert progress_hooks([]) == 1
+    args = train_tool.parse_args([TOY_PRETRAIN])
+    cfg = train_tool.merge_args(merged([]), args)  # already there: once
+    assert [h['type'] for h in cfg.custom_hooks].count('ProgressHook') == 1
+    assert progress_hooks(['--no-progress']) == 0
+    assert progress_hooks(['--no-validate']) == 0
+
+
 def test_resume_seed_validation_and_tensorboard_flags(tmp_path):
     cfg = merged(['--resume'])
     assert cfg.resume is True and cfg.load_from is None

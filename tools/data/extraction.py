@@ -14,9 +14,9 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional, Tuple
 
 from cavmae_mm.datasets.av_io import (NUM_FRAME_POSITIONS, TARGET_SAMPLE_RATE,
-                                     AVDataError, frame_jpeg_path,
-                                     init_worker_process, read_audio,
-                                     read_video_frames, write_wav)
+                                      AVDataError, frame_jpeg_path,
+                                      init_worker_process, read_audio,
+                                      read_video_frames, write_wav)
 
 
 def clip_outputs(out_dir: str, video_id: str,

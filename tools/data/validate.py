@@ -133,12 +133,39 @@ def check_item(job):
     return problems
 
 
+def check_items(infos, check_args, workers=1, progress=True):
+    """Problems of many parsed items (:func:`check_item` each), in order.
+
+    Args:
+        infos (list[dict]): What ``parse_entry`` returned for each item.
+        check_args (dict): ``min_duration``, ``silence_threshold``,
+            ``all_frames``.
+        workers (int): Parallel processes (1: in this process).
+        progress (bool): Show items done / total with an ETA.
+
+    Returns:
+        list[list[tuple]]: ``(kind, path, reason)`` of each item.
+    """
+    from cavmae_mm.datasets.av_io import init_worker_process
+    from cavmae_mm.utils.progress import track
+    jobs = [(info, check_args) for info in infos]
+
+    def run(executor_map):
+        results = executor_map(check_item, jobs)
+        return track(results, len(jobs), desc='validate items',
+                     enabled=progress)
+
+    if workers > 1:
+        with ProcessPoolExecutor(
+                workers, initializer=init_worker_process) as pool:
+            return list(run(lambda f, it: pool.map(f, it, chunksize=4)))
+    return list(run(map))
+
+
 def main(argv=None):
     args = parse_args(argv)
     from cavmae_mm.datasets.av_dataset import (load_label_csv, parse_entry,
                                                read_annotation)
-    from cavmae_mm.datasets.av_io import init_worker_process
-    from cavmae_mm.utils.progress import track
     media_root = args.data_root or osp.dirname(osp.abspath(args.ann_file))
     label_names = None
     if args.label_csv:
@@ -172,19 +199,10 @@ def main(argv=None):
             if unknown:
                 problems.append((i, 'bad-label', args.ann_file,
                                  f'{where}: unknown labels {unknown}'))
-        jobs.append((i, (info, check_args)))
+        jobs.append((i, info))
 
-    def run(executor_map):
-        results = executor_map(check_item, [job for _, job in jobs])
-        return track(results, len(jobs), desc='validate items',
-                     enabled=not args.no_progress)
-
-    if args.workers > 1:
-        with ProcessPoolExecutor(
-                args.workers, initializer=init_worker_process) as pool:
-            checked = list(run(lambda f, it: pool.map(f, it, chunksize=4)))
-    else:
-        checked = list(run(map))
+    checked = check_items([info for _, info in jobs], check_args,
+                          args.workers, progress=not args.no_progress)
     for (i, _), item_problems in zip(jobs, checked):
         problems.extend((i, *problem) for problem in item_problems)
 

@@ -9,16 +9,32 @@ from .common import (SOUNDFILE_EXTENSIONS, TARGET_SAMPLE_RATE, AVDataError,
                      _check_exists, _open_container, first_stream)
 
 
+#: numpy types of the planar sample formats, read plane by plane.
+_PLANAR_DTYPES = dict(u8p=np.uint8, s16p=np.int16, s32p=np.int32,
+                      fltp=np.float32, dblp=np.float64)
+
+
 def _first_channel_float(frame, channel: int) -> np.ndarray:
-    """One channel of a decoded ``av.AudioFrame`` as float32 ``[n]``."""
-    samples = frame.to_ndarray()
+    """One channel of a decoded ``av.AudioFrame`` as float32 ``[n]``.
+
+    A planar frame's channel is read from its own plane (a copy: the
+    decoder reuses the frame's memory), not through ``to_ndarray``, which
+    copies and stacks every channel's plane first."""
     fmt = frame.format
     num_channels = len(frame.layout.channels)
     channel = min(channel, num_channels - 1)
-    if fmt.is_planar:
-        mono = samples[channel]  # [C, n] -> [n]
+    if fmt.name in _PLANAR_DTYPES:
+        mono = np.frombuffer(frame.planes[channel],
+                             dtype=_PLANAR_DTYPES[fmt.name],
+                             count=frame.samples)
+        if mono.dtype == np.float32:
+            return mono.copy()
     else:
-        mono = samples.reshape(-1, num_channels)[:, channel]  # interleaved
+        samples = frame.to_ndarray()
+        if fmt.is_planar:
+            mono = samples[channel]  # [C, n] -> [n]
+        else:  # interleaved
+            mono = samples.reshape(-1, num_channels)[:, channel]
     if mono.dtype == np.float32:
         return mono
     if mono.dtype == np.float64:

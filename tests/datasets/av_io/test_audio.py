@@ -78,3 +78,32 @@ def test_write_wav_quantizes_like_swresample(tmp_path):
     write_wav(path, waveform)
     data, rate = soundfile.read(path, dtype='int16')
     assert rate == 16000 and list(data) == list(quantize_pcm16(waveform))
+
+
+@pytest.mark.parametrize('fmt,dtype,scale', [
+    ('fltp', np.float32, None), ('dblp', np.float64, None),
+    ('s16p', np.int16, 32768.0), ('s32p', np.int32, 2147483648.0),
+    ('u8p', np.uint8, None), ('flt', np.float32, None),
+    ('s16', np.int16, 32768.0)])
+def test_one_channel_of_planar_and_interleaved_frames(fmt, dtype, scale):
+    """A planar frame's channel is read from its own plane, an interleaved
+    one's from the samples: the same values as the whole frame's array."""
+    import av
+    from cavmae_mm.datasets.av_io.audio import _first_channel_float
+    rng = np.random.default_rng(0)
+    info = np.iinfo(dtype) if np.issubdtype(dtype, np.integer) else None
+    values = (rng.integers(info.min, info.max, (2, 300), endpoint=True)
+              if info else rng.standard_normal((2, 300))).astype(dtype)
+    planar = fmt.endswith('p')
+    frame = av.AudioFrame.from_ndarray(
+        values if planar else values.T.reshape(1, -1), format=fmt,
+        layout='stereo')
+    for channel in (0, 1, 5):  # past the last channel: the last one
+        got = _first_channel_float(frame, channel)
+        expected = values[min(channel, 1)]
+        if dtype == np.uint8:
+            expected = (expected.astype(np.float32) - 128.0) / 128.0
+        elif scale is not None:
+            expected = (expected.astype(np.float64) / scale)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, expected.astype(np.float32))
