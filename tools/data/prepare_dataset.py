@@ -72,6 +72,12 @@ def parse_args(argv=None):
         type=float,
         default=1.0,
         help='shorter audio is skipped (seconds)')
+    parser.add_argument(
+        '--num-positions',
+        type=int,
+        default=10,
+        help='frame positions per clip, extracted and checked (10: CAV-MAE; '
+        '16: CAV-MAE Sync)')
     parser.add_argument('--workers', type=int, default=1)
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
@@ -88,7 +94,8 @@ def _check(items, args, source):
     checked = check_items(
         infos,
         dict(min_duration=args.min_duration, silence_threshold=1e-4,
-             all_frames=source == 'extracted'),
+             all_frames=source == 'extracted',
+             num_positions=args.num_positions),
         args.workers,
         progress=not args.no_progress)
     return {
@@ -108,7 +115,8 @@ def _usable(items, args):
         from tools.data.extraction import extract_clips
         extracted, failures = extract_clips(
             [dict(item, labels='') for item in items], args.out_dir,
-            workers=args.workers, progress=not args.no_progress)
+            workers=args.workers, progress=not args.no_progress,
+            num_positions=args.num_positions)
         failed = {failure['video']: failure['reason'] for failure in failures}
         done = {entry['video']: entry for entry in extracted}
         for item in items:
