@@ -43,8 +43,9 @@ def check_data_files(cfg, dataloaders: Sequence[str] = DATALOADERS) -> None:
     ``ann_file`` (or shard ``index_file``) and ``label_csv`` (relative
     paths taken from ``data_root``, as the data set does). A path under a
     missing ``data_root`` is not listed again. Each missing path is one
-    line: the path, the config keys that set it, and how to make it (the config's ``data_preparation``, where ``{data_root}``
-    stands for the data set's root) or to point ``--data-root`` elsewhere.
+    line: the path, the config keys that set it, and how to make it (the
+    config's ``data_preparation``, where ``{data_root}`` stands for the
+    data set's root) or to point ``--data-root`` elsewhere.
     The media files the annotations name are not checked here (the data
     set's bad-sample policy handles those).
 
