@@ -2,6 +2,7 @@
 (``1000 / (class count + 0.01)`` summed over a sample's classes, as
 :func:`~cavmae_mm.datasets.samplers.class_balanced_weights`) turned into a
 number of repeats per sample read, since a stream cannot draw indices."""
+import random
 from typing import Dict, NamedTuple, Sequence
 
 import numpy as np
@@ -55,5 +56,4 @@ def repeat_count(weight: float, num_draws: int, total: float,
     expected = num_draws * weight / total
     whole = int(expected)
     fraction = expected - whole
-    uniform = (seed & ((1 << 53) - 1)) / float(1 << 53)
-    return whole + int(uniform < fraction)
+    return whole + int(random.Random(seed).random() < fraction)
