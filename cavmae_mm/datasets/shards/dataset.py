@@ -92,8 +92,9 @@ class ShardedAVDataset(IterableDataset):
             ``metainfo['classes']``).
         multi_label (bool): Multi-hot labels or a class index. Defaults to
             True.
-        data_root (str, optional): Root of ``index_file``, ``label_csv``
-            and relative shard urls. Defaults to the index's folder.
+        data_root (str, optional): Root of a relative ``index_file`` and
+            ``label_csv`` (shard urls are relative to the index's folder).
+            Defaults to None.
         shuffle (bool): Permute shards and shuffle within the buffer.
             Defaults to True.
         shuffle_buffer (int): Samples (raw bytes) in each worker's shuffle
@@ -142,7 +143,7 @@ class ShardedAVDataset(IterableDataset):
             index_file = osp.join(data_root, index_file)
         self.index_file = index_file
         self.index = load_index(index_file)
-        root = data_root or osp.dirname(osp.abspath(index_file))
+        root = osp.dirname(osp.abspath(index_file))
         self.urls = [resolve_url(s['url'], root)
                      for s in self.index['shards']]
         self.sizes = [int(s['num_samples']) for s in self.index['shards']]
