@@ -8,6 +8,7 @@ shards by ``tools/data/make_shards.py``; the index lists those shards
 size (each sample is then read ``repeats`` times per epoch, as the files'
 random sampler with replacement reads them).
 """
+import gc
 import json
 import math
 import os.path as osp
@@ -94,6 +95,10 @@ def shard_rows(sets: dict, args, work_dir: str) -> list:
             }
             for workers in args.shard_workers:
                 for loader_name, dataset in loaders.items():
+                    # Free the PyAV objects of earlier in-process decoding
+                    # here: collected in a forked worker, whose parent's
+                    # FFmpeg threads are gone, they deadlock it.
+                    gc.collect()
                     if loader_name == 'shards':
                         speed = time_stream(dataset, workers, batches)
                     else:
