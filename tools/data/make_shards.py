@@ -10,11 +10,13 @@ shards with their sample counts, sizes and label counts
 (``ShardedAVDataset`` reads it). Shards close at ``--shard-size`` samples or
 before passing ``--shard-bytes``, whichever comes first.
 
-Clips are decoded in ``--workers`` processes and written in annotation
-order; the index is rewritten after every finished shard, so a stopped run
-continues where it stopped (finished shards are kept, the unfinished one is
-redone). Every bad clip is listed with its reason at the end and in
-``<out>/shard_failures.json`` (exit status 1 if any).
+Clips are decoded in ``--workers`` processes and written in an order
+shuffled with ``--shuffle-seed`` (shards are read sequentially; ``-1``
+keeps the annotation's order); the index is rewritten after every
+finished shard, so a stopped run continues where it stopped (finished
+shards are kept, the unfinished one is redone). Every bad clip is listed
+with its reason at the end and in ``<out>/shard_failures.json`` (exit
+status 1 if any).
 
 Example::
 
@@ -26,6 +28,7 @@ import glob
 import json
 import os
 import os.path as osp
+import random
 import sys
 from multiprocessing import get_context
 
@@ -57,6 +60,11 @@ def parse_args(argv=None):
                         help='frame size (videos)')
     parser.add_argument('--jpeg-quality', type=int, default=75)
     parser.add_argument('--prefix', default='shard')
+    parser.add_argument(
+        '--shuffle-seed', type=int, default=0,
+        help='write the clips in an order shuffled with this seed (shards '
+        'are read sequentially: an annotation sorted by class would make '
+        'single-class shards); -1 keeps the annotation order')
     parser.add_argument('--workers', type=int, default=1)
     parser.add_argument('--overwrite', action='store_true',
                         help='start again, removing the shards there')
@@ -83,6 +91,8 @@ def collect_jobs(args):
         except ValueError as err:
             job.update(video_id=str(entry.get('video_id', i)), error=str(err))
         jobs.append(job)
+    if args.shuffle_seed >= 0:
+        random.Random(args.shuffle_seed).shuffle(jobs)
     return jobs
 
 
@@ -91,7 +101,7 @@ def _options(args, num_items):
                 shard_size=args.shard_size, shard_bytes=args.shard_bytes,
                 num_positions=args.num_positions, size=args.size,
                 jpeg_quality=args.jpeg_quality, prefix=args.prefix,
-                num_items=num_items)
+                shuffle_seed=args.shuffle_seed, num_items=num_items)
 
 
 def start_index(args, index_path, options):
@@ -224,7 +234,7 @@ def main(argv=None):
     if args.shard_size < 1:
         raise SystemExit('error: --shard-size must be at least 1')
     index = make_shards(args)
-    failures = index['failures']
+    failures = sorted(index['failures'], key=lambda f: f['index'])
     failures_path = osp.join(args.out_dir, 'shard_failures.json')
     with open(failures_path, 'w', encoding='utf-8') as f:
         json.dump(failures, f, indent=1)
