@@ -14,10 +14,11 @@ from mmengine.logging import print_log
 from torch.utils.data import IterableDataset, get_worker_info
 
 from mmaction.registry import DATASETS
-from ..av_dataset import load_label_csv
+from ..av_dataset import _partner_indexes, load_label_csv
 from ..av_io import AVDataError
 from ..bad_samples import BadSampleCounter, BadSampleError
-from ..sample_rng import SEED_KEY, sample_seed
+from ..sample_rng import (SEED_KEY, SampleSeeds, SeededSamples,
+                          derived_seed, sample_seed)
 from .balance import class_weights, repeat_count, sample_weight
 from .index import AUDIO_SUFFIX, load_index, resolve_url
 from .plan import (batch_position, epoch_plan, first_batch, iters_per_rank,
@@ -25,8 +26,6 @@ from .plan import (batch_position, epoch_plan, first_batch, iters_per_rank,
 from .reader import frames_of, read_shard
 
 _ERROR_POLICIES = ('raise', 'skip')
-#: Index of a mixup partner's seed, apart from the samples' positions.
-_PARTNER_SEED_OFFSET = 1 << 40
 
 
 class StreamState:
@@ -51,7 +50,7 @@ class StreamState:
 
 
 @DATASETS.register_module()
-class ShardedAVDataset(IterableDataset):
+class ShardedAVDataset(SeededSamples, IterableDataset):
     """Audio-visual clips streamed from webdataset tar shards made by
     ``tools/data/make_shards.py``, through the same transforms as
     :class:`~cavmae_mm.datasets.AudioVisualDataset` (``LoadAudioWaveform``
@@ -67,8 +66,11 @@ class ShardedAVDataset(IterableDataset):
     mod (world_size * batch_size)`` positions. A range that comes up short
     (a truncated shard, a bad sample) is topped up with the samples after
     it (those are then seen twice), so the ranks never wait for each
-    other. Each sample gets ``sample_seed(seed, epoch, position)``
-    (``position`` its place in the epoch's batch order).
+    other. Once seeded (``set_sample_seed``: ``ShardStreamHook`` and
+    ``RandomStateHook`` do it each epoch), each sample's augmentation draws
+    from ``sample_seeds.seed_for(position)`` (``position`` its place in the
+    epoch's batch order; see :mod:`..sample_rng`), a mixup partner from a
+    seed derived from it.
 
     :class:`~cavmae_mm.engine.ShardStreamHook` (required in training) gives
     the dataset the runner's seed and epoch and, after ``--resume``, the
@@ -177,6 +179,7 @@ class ShardedAVDataset(IterableDataset):
         self.test_mode = test_mode
         self.rank, self.world_size = get_dist_info()
         self.state = StreamState(seed)
+        self.sample_seeds = SampleSeeds()
         self.bad_sample_counter = BadSampleCounter()
         self._bad_paths: Dict[int, str] = {}
         self.pipeline = Compose(pipeline)
@@ -281,8 +284,7 @@ class ShardedAVDataset(IterableDataset):
                 pool.append(raw)
                 continue
             position = batch_position(plan, self.rank, slot, output)
-            data = self._prepare(raw, sample_id, seed, epoch, position,
-                                 pool or [raw])
+            data = self._prepare(raw, sample_id, position, pool or [raw])
             pool.append(raw)
             if data is None:
                 continue
@@ -315,12 +317,12 @@ class ShardedAVDataset(IterableDataset):
             audio_bytes=raw[AUDIO_SUFFIX], audio_name=f'{key}.wav',
             frame_jpegs=frames_of(raw), frame_name=key, sample_idx=sample_id)
 
-    def _prepare(self, raw, sample_id, seed, epoch, position, pool):
+    def _prepare(self, raw, sample_id, position, pool):
         try:
             results = self.raw_to_results(raw, sample_id)
-            results[SEED_KEY] = sample_seed(seed, epoch, position)
+            results[SEED_KEY] = self.sample_seeds.seed_for(position)
             return self._run_transforms(results, self.pipeline.transforms,
-                                        pool, seed, epoch, position)
+                                        pool)
         except Exception as err:
             path = getattr(err, 'path', None) or \
                 f'{raw["_url"]}:{raw["__key__"]}'
@@ -329,19 +331,20 @@ class ShardedAVDataset(IterableDataset):
             self._report(sample_id, path, reason)
             return None
 
-    def _run_transforms(self, results, transforms, pool, seed, epoch,
-                        position):
+    def _run_transforms(self, results, transforms, pool):
+        """The transforms; a mixup partner (``get_indexes``) is a recent
+        sample of this worker's stream (the index modulo the pool)."""
         for index, transform in enumerate(transforms):
             if hasattr(transform, 'get_indexes'):
+                seed = results.get(SEED_KEY)
                 partners = []
-                for draw in transform.get_indexes(self):
-                    raw = pool[draw % len(pool)]
-                    partner = self.raw_to_results(raw, -1)
-                    partner[SEED_KEY] = sample_seed(
-                        seed, epoch, _PARTNER_SEED_OFFSET + position)
+                for k, draw in enumerate(
+                        _partner_indexes(transform, self, results)):
+                    partner = self.raw_to_results(pool[draw % len(pool)], -1)
+                    partner[SEED_KEY] = None if seed is None else \
+                        derived_seed(seed, f'partner{index}.{k}')
                     partners.append(self._run_transforms(
-                        partner, transforms[:index], pool, seed, epoch,
-                        position))
+                        partner, transforms[:index], pool))
                 results['mix_results'] = partners
             results = transform(results)
             if results is None:

@@ -31,9 +31,11 @@ class ShardStreamHook(Hook):
     * ``before_train``: checks the loop (``EpochBasedTrainLoop``) and that
       the data set's ``batch_size`` is the data loader's.
     * ``before_train_epoch``: ``dataset.set_epoch(runner.seed, epoch,
-      skip)``; ``skip`` is the number of batches this rank already ran in
-      this epoch when the run was resumed from a checkpoint written inside
-      it (``CheckpointHook(by_epoch=False)``), else 0. The data set then
+      skip)`` and ``dataset.set_sample_seed(runner.seed, epoch)`` (the
+      per-sample augmentation seeds, as ``RandomStateHook`` sets them);
+      ``skip`` is the number of batches this rank already ran in this
+      epoch when the run was resumed from a checkpoint written inside it
+      (``CheckpointHook(by_epoch=False)``), else 0. The data set then
       yields the rest of the epoch's sequence, so the resumed run sees the
       samples of the uninterrupted run in the same order (same world
       size, workers and batch size, else a warning and the epoch's start).
@@ -99,7 +101,9 @@ class ShardStreamHook(Hook):
                     f'{stored}, this run has {layout}; epoch '
                     f'{runner.epoch + 1} starts again from its beginning')
         self._epoch, self._done = runner.epoch, skip
-        self._dataset(runner).set_epoch(runner.seed, runner.epoch, skip)
+        dataset = self._dataset(runner)
+        dataset.set_epoch(runner.seed, runner.epoch, skip)
+        dataset.set_sample_seed(runner.seed, runner.epoch)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:

@@ -49,6 +49,8 @@ def test_each_sample_once_per_epoch_in_whole_batches(index):
 def test_samples_carry_labels_and_per_position_seeds(index):
     dataset = build(index, batch_size=2)
     dataset.set_epoch(5, 0)
+    assert {s['data_samples']['sample_seed'] for s in dataset} == {None}
+    dataset.set_sample_seed(5, 0)
     samples = list(dataset)
     seeds = [s['data_samples']['sample_seed'] for s in samples]
     assert len(set(seeds)) == len(seeds)
