@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.structures import LabelData
+from torch.utils.data import IterableDataset
 
 import cavmae_mm  # noqa: F401
 from cavmae_mm.utils.config_checks import check_data_geometry
@@ -42,7 +43,10 @@ def test_config_loads_and_resolves(path):
             continue
         dataset = cfg[loader].dataset
         assert DATASETS.get(dataset.type) is not None
-        assert DATA_SAMPLERS.get(cfg[loader].sampler.type) is not None
+        if cfg[loader].sampler is None:  # a stream orders its samples
+            assert issubclass(DATASETS.get(dataset.type), IterableDataset)
+        else:
+            assert DATA_SAMPLERS.get(cfg[loader].sampler.type) is not None
         for transform in dataset.pipeline:
             TRANSFORMS.build(transform)
     for key in ('val_evaluator', 'test_evaluator'):
@@ -295,3 +299,31 @@ def test_cavmae_checkpoint_loads_into_the_branches():
         branch = MODELS.build(cfg.model).backbone
         result = branch.load_state_dict(encoder, strict=True)
         assert not result.missing_keys and not result.unexpected_keys
+
+
+@pytest.mark.parametrize('shards,files', [
+    ('cavmae_toy_pretrain_shards.py', 'cavmae_toy_pretrain.py'),
+    ('cavmae_pretrain_shards.py', 'cavmae_pretrain.py'),
+    ('cavmae_finetune_audioset2m_shards.py',
+     'cavmae_finetune_audioset2m.py'),
+])
+def test_shard_configs_change_only_the_training_data_source(shards, files):
+    """The shard configs are their file-based recipe with the training
+    data loader (the same pipeline and batch size) and ShardStreamHook."""
+    cfg, base = load(shards), load(files)
+    own = {'train_dataloader', 'custom_hooks', 'data_preparation',
+           'shard_index', 'batch_size'}
+    assert {k: v for k, v in cfg.items() if k not in own} == \
+        {k: v for k, v in base.items() if k not in own}
+    loader, base_loader = cfg.train_dataloader, base.train_dataloader
+    assert loader.dataset.type == 'ShardedAVDataset'
+    assert loader.sampler is None
+    assert loader.batch_size == loader.dataset.batch_size == \
+        base_loader.batch_size
+    assert loader.dataset.pipeline == base_loader.dataset.pipeline
+    assert loader.dataset.data_root == base_loader.dataset.data_root
+    hooks = [h.type for h in cfg.custom_hooks]
+    assert 'ShardStreamHook' in hooks
+    assert [h for h in base.custom_hooks if h.type not in hooks] == []
+    if 'ClassBalancedSampler' in str(base_loader.sampler):
+        assert loader.dataset.balance == 'class'

@@ -14,7 +14,7 @@ import os.path as osp
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmaction.registry import DATASETS, MODELS, TRANSFORMS
-from ..datasets import AudioVisualDataset
+from ..datasets import AudioVisualDataset, ShardedAVDataset
 from ..models.backbones import CAVMAEViT
 
 #: The data loaders the runner builds (a config may carry other
@@ -38,13 +38,14 @@ class MissingDataError(FileNotFoundError):
 def check_data_files(cfg, dataloaders: Sequence[str] = DATALOADERS) -> None:
     """Check that the files the data loaders read first are there.
 
-    For each ``AudioVisualDataset`` of the given data loaders (wrapped data
-    sets included): its ``data_root`` folder, ``ann_file`` and
-    ``label_csv`` (relative paths taken from ``data_root``, as the data set
-    does). A path under a missing ``data_root`` is not listed again. Each
-    missing path is one line: the path, the config keys that set it, and
-    how to make it (the config's ``data_preparation``, where ``{data_root}``
-    stands for the data set's root) or to point ``--data-root`` elsewhere.
+    For each ``AudioVisualDataset`` or ``ShardedAVDataset`` of the given
+    data loaders (wrapped data sets included): its ``data_root`` folder,
+    ``ann_file`` (or shard ``index_file``) and ``label_csv`` (relative
+    paths taken from ``data_root``, as the data set does). A path under a
+    missing ``data_root`` is not listed again. Each missing path is one
+    line: the path, the config keys that set it, and how to make it (the
+    config's ``data_preparation``, where ``{data_root}`` stands for the
+    data set's root) or to point ``--data-root`` elsewhere.
     The media files the annotations name are not checked here (the data
     set's bad-sample policy handles those).
 
@@ -64,7 +65,8 @@ def check_data_files(cfg, dataloaders: Sequence[str] = DATALOADERS) -> None:
             continue
         for dataset_key, dataset in iter_datasets(loader.get('dataset'),
                                                   f'{key}.dataset'):
-            if _resolve(DATASETS, dataset) is not AudioVisualDataset:
+            if _resolve(DATASETS, dataset) not in (AudioVisualDataset,
+                                                   ShardedAVDataset):
                 continue
             for arg, path in _missing_paths(dataset):
                 missing.setdefault(path, []).append(f'{dataset_key}.{arg}')
@@ -88,7 +90,7 @@ def _missing_paths(dataset: dict) -> Iterator[Tuple[str, str]]:
     data_root = dataset.get('data_root')
     if data_root and not osp.isdir(data_root):
         yield 'data_root', data_root
-    for arg in ('ann_file', 'label_csv'):
+    for arg in ('ann_file', 'index_file', 'label_csv'):
         path = dataset.get(arg)
         if not path:
             continue

@@ -20,7 +20,8 @@ from mmengine.dataset import pseudo_collate
 import cavmae_mm  # noqa: F401
 from cavmae_mm.utils import get_state_dict, load_checkpoint_safe
 from mmaction.registry import DATASETS, MODELS
-from .tool_utils import ROOT, TOY_PRETRAIN, TOY_RETRIEVAL, small_config
+from .tool_utils import (ROOT, TOY_PRETRAIN, TOY_RETRIEVAL, load_tool,
+                         small_config)
 
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 import average_checkpoints  # noqa: E402
@@ -28,6 +29,8 @@ import test as test_tool  # noqa: E402
 import train as train_tool  # noqa: E402
 
 sys.path.pop(0)
+TOY_PRETRAIN_SHARDS = osp.join(ROOT, 'configs',
+                               'cavmae_toy_pretrain_shards.py')
 
 
 # ------------------------------------------------------------ arguments --
@@ -287,3 +290,30 @@ def test_the_log_has_the_config_once_and_no_per_parameter_lines(
     log = log_of('debug', 'log_level=DEBUG')
     assert log.count(' - DEBUG - Initialization of each parameter:\n') == 1
     assert 'backbone.pos_embed_a - (1, ' in log
+
+
+def test_toy_pretraining_trains_from_shards(toy_root, tmp_path):
+    """configs/cavmae_toy_pretrain_shards.py trains with tools/train.py
+    (2 data loader workers, validation on the files) from the shards that
+    tools/data/make_shards.py makes of the toy data."""
+    shards = str(tmp_path / 'shards')
+    make_shards = load_tool('data/make_shards')
+    assert make_shards.main([osp.join(toy_root, 'pretrain.json'),
+                             '--out-dir', shards, '--shard-size', '3',
+                             '--no-progress']) == 0
+    with open(osp.join(shards, 'index.json')) as f:
+        num_samples = json.load(f)['num_samples']
+    cfg = small_config(toy_root, path=TOY_PRETRAIN_SHARDS)
+    cfg.train_dataloader.update(num_workers=2, persistent_workers=True)
+    cfg.train_dataloader.dataset.update(batch_size=4,
+                                        index_file=shards + '/index.json')
+    cfg.train_cfg.update(max_epochs=2, val_begin=2, val_interval=1)
+    path = str(tmp_path / 'shards.py')
+    cfg.dump(path)
+    train_tool.main([path, '--work-dir', str(tmp_path / 'work'),
+                     '--cfg-options', 'experiment_name=toy_shards'])
+    records = scalars(str(tmp_path / 'work'))
+    losses = [r for r in records if 'loss_c' in r]
+    assert len(losses) == 2 * (num_samples // 4)
+    assert all(r['loss'] == r['loss'] for r in losses)  # not NaN
+    assert any('retrieval/a2v_R@1' in r for r in records)

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from .reference_loader import ReferenceStyleLoader
+from .shard_bench import add_shard_args, print_shard_table, shard_rows
 
 #: Training recipes of SPEC §6 as far as the loader is concerned.
 RECIPES = {
@@ -286,12 +287,14 @@ def run_data(args):
             print(f'| {row["data"]} | {row["clip"]} | {row["recipe"]} | '
                   f'{row["cpu_ms_per_sample"]:.2f} | '
                   f'{row["clips_per_s"]:.1f} |')
+    shards = shard_rows(sets, args, work_dir) if args.shard_workers else []
+    print_shard_table(shards, args)
     if args.output:
         with open(args.output, 'w') as f:
             json.dump(dict(sets={k: v[3] for k, v in sets.items()},
                            load_before=load_before,
                            load_after=os.getloadavg(), rows=rows,
-                           per_clip=per_clip), f,
+                           per_clip=per_clip, shards=shards), f,
                       indent=1)
     return 0
 
@@ -342,6 +345,7 @@ def add_data_command(subparsers):
     parser.add_argument(
         '--work-dir', help='where the data goes (default: a temp folder)')
     parser.add_argument('--output', help='write the results as JSON here')
+    add_shard_args(parser)
     parser.set_defaults(func=run_data)
 
 

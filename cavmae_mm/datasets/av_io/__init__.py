@@ -14,19 +14,22 @@ hidden pre-roll frames of the VGGSound sample clip and returns other frames.
 Frames are taken by presentation time over the clip's real duration and
 turned as the stream's display matrix says (:mod:`.video`, :mod:`.display`).
 """
-from .audio import is_silent, quantize_pcm16, read_audio, write_wav
+from .audio import (is_silent, quantize_pcm16, read_audio, read_audio_bytes,
+                    wav_bytes, write_wav)
 from .common import (CLIP_SECONDS, NUM_FRAME_POSITIONS, SOUNDFILE_EXTENSIONS,
                      TARGET_SAMPLE_RATE, AVDataError, init_worker_process,
                      resolve_path)
-from .images import frame_jpeg_path, read_frame_jpegs, read_image
+from .images import (decode_frame_jpegs, frame_jpeg_path, read_frame_jpegs,
+                     read_image, read_image_bytes)
 from .video import (VideoInfo, grid_frame_count, probe_video,
                     read_video_frames, reference_frame_indices)
 
 __all__ = [
     'TARGET_SAMPLE_RATE', 'NUM_FRAME_POSITIONS', 'CLIP_SECONDS',
     'SOUNDFILE_EXTENSIONS', 'AVDataError', 'resolve_path',
-    'init_worker_process', 'read_audio', 'write_wav', 'quantize_pcm16',
+    'init_worker_process', 'read_audio', 'read_audio_bytes', 'wav_bytes',
+    'write_wav', 'quantize_pcm16',
     'is_silent', 'VideoInfo', 'probe_video', 'read_video_frames',
     'reference_frame_indices', 'grid_frame_count', 'frame_jpeg_path',
-    'read_image', 'read_frame_jpegs'
+    'read_image', 'read_image_bytes', 'read_frame_jpegs', 'decode_frame_jpegs'
 ]

@@ -1,5 +1,6 @@
 """Reading and writing audio: one channel at 16 kHz, as the reference's
 offline ``ffmpeg -ar 16000`` + ``sox remix 1`` conversion made it."""
+import io
 import os
 from typing import Tuple
 
@@ -154,6 +155,47 @@ def read_audio(path: str,
             return _resample(waveform, orig_rate, sample_rate), info
     waveform, info = _decode_audio_track(path, channel)
     return _resample(waveform, info['orig_sample_rate'], sample_rate), info
+
+
+def read_audio_bytes(data: bytes,
+                     name: str,
+                     sample_rate: int = TARGET_SAMPLE_RATE,
+                     channel: int = 0) -> Tuple[np.ndarray, dict]:
+    """:func:`read_audio` of a sound file held in memory (wav/flac, e.g.
+    the wav of a shard sample), read by soundfile as the file path is
+    (``int16 / 32768`` for PCM16) and resampled likewise; ``name`` stands
+    for the file in errors.
+
+    Raises:
+        AVDataError: empty or undecodable data.
+    """
+    import soundfile
+    if not data:
+        raise AVDataError(name, 'empty file')
+    try:
+        with soundfile.SoundFile(io.BytesIO(data)) as sound_file:
+            orig_rate = sound_file.samplerate
+            samples = sound_file.read(dtype='float32', always_2d=True)
+    except Exception as err:
+        raise AVDataError(name, f'cannot decode audio ({err})') from err
+    if samples.shape[0] == 0:
+        raise AVDataError(name, 'no decodable audio samples')
+    waveform = np.ascontiguousarray(
+        samples[:, min(channel, samples.shape[1] - 1)])
+    info = dict(orig_sample_rate=int(orig_rate),
+                num_channels=int(samples.shape[1]), bad_packets=0)
+    return _resample(waveform, orig_rate, sample_rate), info
+
+
+def wav_bytes(waveform: np.ndarray,
+              sample_rate: int = TARGET_SAMPLE_RATE) -> bytes:
+    """A mono 16-bit PCM wav file, in memory, as :func:`write_wav` writes
+    it to disk."""
+    import soundfile
+    buffer = io.BytesIO()
+    soundfile.write(buffer, quantize_pcm16(waveform), sample_rate,
+                    subtype='PCM_16', format='WAV')
+    return buffer.getvalue()
 
 
 def quantize_pcm16(waveform: np.ndarray) -> np.ndarray:

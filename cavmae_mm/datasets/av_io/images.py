@@ -1,7 +1,8 @@
 """Reading images: the one image decoder, and pre-extracted frames in the
 reference's layout."""
+import io
 import os.path as osp
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -29,18 +30,32 @@ def read_image(path: str) -> np.ndarray:
     Raises:
         AVDataError: missing file or undecodable image.
     """
-    from PIL import Image, ImageOps
     path = str(path)
     if not osp.isfile(path):
         raise AVDataError(path, 'file not found')
+    return _decode_image(path, path)
+
+
+def read_image_bytes(data: bytes, name: str) -> np.ndarray:
+    """:func:`read_image` of an encoded image held in memory (e.g. a JPEG
+    frame of a shard); ``name`` stands for the file in errors.
+
+    Raises:
+        AVDataError: undecodable image.
+    """
+    return _decode_image(io.BytesIO(data), name)
+
+
+def _decode_image(source, name: str) -> np.ndarray:
+    from PIL import Image, ImageOps
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             upright = ImageOps.exif_transpose(image)
             if upright.mode != 'RGB':
                 upright = upright.convert('RGB')
             return np.asarray(upright)
     except Exception as err:
-        raise AVDataError(path, f'cannot decode image ({err})') from err
+        raise AVDataError(name, f'cannot decode image ({err})') from err
 
 
 def read_frame_jpegs(frame_dir: str, video_id: str,
@@ -73,5 +88,32 @@ def read_frame_jpegs(frame_dir: str, video_id: str,
                 frame_jpeg_path(frame_dir, video_id, position),
                 f'missing frame (none of frame_0..frame_{position} exists)')
         frames.append(read_image(path))
+        used.append(candidate)
+    return frames, used
+
+
+def decode_frame_jpegs(jpegs: Dict[int, bytes], name: str,
+                       positions: Sequence[int]
+                       ) -> Tuple[List[np.ndarray], List[int]]:
+    """:func:`read_frame_jpegs` of frames held in memory (``{position:
+    JPEG bytes}``, a shard sample): the same fall-back to lower positions,
+    decoded by :func:`read_image_bytes`; ``name`` stands for the clip in
+    errors.
+
+    Raises:
+        AVDataError: no frame at or below a wanted position, or an
+            undecodable JPEG.
+    """
+    frames, used = [], []
+    for position in positions:
+        candidate = position
+        while candidate >= 1 and candidate not in jpegs:
+            candidate -= 1
+        if candidate not in jpegs:
+            raise AVDataError(
+                name, f'missing frame (none of frame_0..frame_{position} '
+                'exists)')
+        frames.append(read_image_bytes(jpegs[candidate],
+                                       f'{name}:frame_{candidate}.jpg'))
         used.append(candidate)
     return frames, used

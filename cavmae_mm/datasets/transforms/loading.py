@@ -12,7 +12,8 @@ from mmengine.logging import print_log
 
 from mmaction.registry import TRANSFORMS
 from ..av_io import (NUM_FRAME_POSITIONS, TARGET_SAMPLE_RATE, AVDataError,
-                     is_silent, read_audio, read_frame_jpegs, read_image,
+                     decode_frame_jpegs, is_silent, read_audio,
+                     read_audio_bytes, read_frame_jpegs, read_image,
                      read_video_frames)
 from ..sample_rng import sample_random_state
 
@@ -35,6 +36,9 @@ class LoadAudioWaveform(BaseTransform):
 
         - audio_path (str, optional): audio file.
         - filename (str, optional): video file, used without ``audio_path``.
+        - audio_bytes (bytes, optional): a wav/flac in memory (a shard
+          sample, :class:`~cavmae_mm.datasets.ShardedAVDataset`), used
+          before the paths; ``audio_name`` names it in errors.
 
     Added Keys:
 
@@ -85,10 +89,15 @@ class LoadAudioWaveform(BaseTransform):
             dict: The result dict with the waveform added.
         """
         path = results.get('audio_path') or results.get('filename')
-        if not path:
-            raise KeyError('LoadAudioWaveform needs `audio_path` or '
-                           '`filename` in the results')
-        waveform, info = read_audio(path, self.sample_rate, self.channel)
+        if results.get('audio_bytes') is not None:  # a shard sample
+            path = results.get('audio_name') or '<audio bytes>'
+            waveform, info = read_audio_bytes(results['audio_bytes'], path,
+                                              self.sample_rate, self.channel)
+        elif not path:
+            raise KeyError('LoadAudioWaveform needs `audio_path`, '
+                           '`filename` or `audio_bytes` in the results')
+        else:
+            waveform, info = read_audio(path, self.sample_rate, self.channel)
         duration = waveform.shape[0] / self.sample_rate
         if duration < self.min_duration:
             raise AVDataError(
@@ -234,7 +243,8 @@ class LoadAVFrames(BaseTransform):
 
         - frame_positions
         - num_positions (optional)
-        - frame_dir and video_id, or filename
+        - frame_dir and video_id, or filename, or frame_jpegs (``{position:
+          JPEG bytes}`` of a shard sample, decoded like the files)
 
     Added Keys:
 
@@ -268,7 +278,11 @@ class LoadAVFrames(BaseTransform):
         positions = [int(p) for p in results['frame_positions']]
         num_positions = results.get('num_positions', NUM_FRAME_POSITIONS)
         frame_dir: Optional[str] = results.get('frame_dir')
-        if frame_dir:
+        if results.get('frame_jpegs') is not None:  # a shard sample
+            frame_dir = results.get('frame_name') or '<frame bytes>'
+            imgs, used = decode_frame_jpegs(results['frame_jpegs'],
+                                            frame_dir, positions)
+        elif frame_dir:
             imgs, used = read_frame_jpegs(frame_dir, results['video_id'],
                                           positions)
         elif results.get('filename'):

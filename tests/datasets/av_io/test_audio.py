@@ -107,3 +107,26 @@ def test_one_channel_of_planar_and_interleaved_frames(fmt, dtype, scale):
             expected = (expected.astype(np.float64) / scale)
         assert got.dtype == np.float32
         np.testing.assert_array_equal(got, expected.astype(np.float32))
+
+
+def test_wav_in_memory_reads_as_the_file(tmp_path):
+    """read_audio_bytes / wav_bytes (shard samples): the same samples as
+    the file path, resampled alike; errors name the sample."""
+    from cavmae_mm.datasets.av_io import AVDataError, read_audio_bytes
+    from cavmae_mm.datasets.av_io import wav_bytes
+    rng = np.random.default_rng(0)
+    stereo = rng.uniform(-0.5, 0.5, (22050, 2)).astype(np.float32)
+    path = str(tmp_path / 'a.wav')
+    soundfile.write(path, stereo, 22050, subtype='PCM_16')
+    with open(path, 'rb') as f:
+        data = f.read()
+    from_file, info_file = read_audio(path)
+    from_bytes, info = read_audio_bytes(data, 'a.wav')
+    assert np.array_equal(from_file, from_bytes) and info == info_file
+    mono = rng.uniform(-0.5, 0.5, 1600).astype(np.float32)
+    write_wav(str(tmp_path / 'b.wav'), mono)
+    assert wav_bytes(mono) == (tmp_path / 'b.wav').read_bytes()
+    with pytest.raises(AVDataError, match=r'decode audio \(.*\): x.wav'):
+        read_audio_bytes(b'RIFF junk', 'x.wav')
+    with pytest.raises(AVDataError, match='empty file'):
+        read_audio_bytes(b'', 'x.wav')

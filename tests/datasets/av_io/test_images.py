@@ -73,3 +73,26 @@ def test_read_image_grayscale_and_errors(tmp_path):
     bad.write_bytes(b'not a jpeg')
     with pytest.raises(AVDataError, match='cannot decode image.*bad.jpg'):
         read_image(str(bad))
+
+
+def test_frames_in_memory_decode_as_the_files(tmp_path):
+    """decode_frame_jpegs (shard samples): the bytes of the files give the
+    files' pixels, with the same fall-back and errors."""
+    from PIL import Image
+
+    from cavmae_mm.datasets.av_io import decode_frame_jpegs, read_image_bytes
+    jpegs = {}
+    for position in (0, 2):
+        path = tmp_path / f'f{position}.jpg'
+        Image.fromarray(np.full((8, 6, 3), 40 * position,
+                                np.uint8)).save(path)
+        jpegs[position] = path.read_bytes()
+        assert np.array_equal(read_image_bytes(jpegs[position], 'x'),
+                              read_image(str(path)))
+    frames, used = decode_frame_jpegs(jpegs, 'clip', [1, 2, 7])
+    assert used == [0, 2, 2]
+    assert np.array_equal(frames[1], read_image(str(tmp_path / 'f2.jpg')))
+    with pytest.raises(AVDataError, match='missing frame'):
+        decode_frame_jpegs({3: jpegs[2]}, 'clip', [1])
+    with pytest.raises(AVDataError, match='cannot decode image.*clip'):
+        decode_frame_jpegs({0: b'not a jpeg'}, 'clip', [0])
