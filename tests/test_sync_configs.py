@@ -1,68 +1,19 @@
 """The CAV-MAE Sync configs (``configs/cavmae_sync_*.py``): the released
 model and the fine-tuning model build at ViT-B, the recipes hold the numbers
-of docs/sync.md "Recipes", the pipelines turn a generated clip into what the
-models take (and a model of the configs' geometry, tiny width, takes it),
-and a checkpoint in the released format converts into the configs' models
-strictly and back."""
+of docs/sync.md "Recipes", and the pipelines turn a generated clip into what
+the models take (and a model of the configs' geometry, tiny width, takes
+it). Checkpoints: test_sync_config_checkpoints.py."""
 import copy
-import json
-import os
-import os.path as osp
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
-from mmengine.runner.checkpoint import load_checkpoint
 
-import cavmae_mm  # noqa: F401
-from cavmae_mm.datasets.av_io import frame_jpeg_path, write_wav
 from cavmae_mm.datasets.transforms.segments import frame_segment_start
-from cavmae_mm.utils import load_state_dict_strict
 from mmaction.registry import DATASETS, MODELS
-from .tools.tool_utils import load_tool
-from .utils.spec_checkpoints import (TINY, random_state,
-                                     sync_reference_shapes)
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-PRETRAIN = ('cavmae_sync_pretrain.py', 'cavmae_sync_pretrain_vggsound.py')
-RETRIEVAL = ('cavmae_sync_retrieval_audioset.py',
-             'cavmae_sync_retrieval_vggsound.py')
-FINETUNE = ('cavmae_sync_finetune_audioset20k.py',
-            'cavmae_sync_finetune_audioset2m.py',
-            'cavmae_sync_finetune_vggsound.py')
-#: The configs' geometry (416-row segments, 224 frames, R = 8, cls) at the
-#: tests' tiny width (TINY: dim 64, 2 + 1 blocks, decoder 32 x 1).
-TINY_OPTIONS = dict(
-    backbone=dict(embed_dims=64, num_heads=4, modality_specific_depth=2,
-                  shared_depth=1),
-    neck=dict(decoder_embed_dims=32, decoder_depth=1, decoder_num_heads=4),
-    cls_head=dict(in_channels=128, num_heads=4))
-NUM_POSITIONS, CLIP_ROWS, SEGMENT = 16, 1024, 416
-
-
-def load(name):
-    init_default_scope('mmaction')
-    return Config.fromfile(osp.join(ROOT, 'configs', name))
-
-
-def tiny_model_cfg(cfg):
-    model = copy.deepcopy(cfg.model)
-    for part, options in TINY_OPTIONS.items():
-        if part in model:
-            model[part].update(options)
-    model.backbone.pop('with_cp', None)
-    return model
-
-
-def tiny_cfg_options(cfg):
-    """TINY_OPTIONS of the config's parts as --cfg-options strings."""
-    return [f'model.{part}.{key}={value}'
-            for part, options in TINY_OPTIONS.items() if part in cfg.model
-            for key, value in options.items()]
+from .sync_config_helpers import (CLIP_ROWS, FINETUNE, PRETRAIN, RETRIEVAL,
+                                  SEGMENT, load, make_sync_clips,
+                                  sampled_modes, tiny_model_cfg)
 
 
 # ---------------------------------------------------------------- models --
@@ -119,13 +70,6 @@ RECIPES = {
 }
 
 
-def sampled_modes(cfg, loader):
-    steps = [t for t in cfg[loader].dataset.pipeline
-             if t.type == 'SampleAVFrames']
-    assert len(steps) == 1 and steps[0].num_positions == 16
-    return steps[0].mode
-
-
 @pytest.mark.parametrize('name', sorted(RECIPES))
 def test_recipe_numbers(name):
     batch, epochs, lr, head, window, sampler = RECIPES[name]
@@ -174,33 +118,9 @@ def test_retrieval_aggregates_all_16_frames(name):
     assert cfg.test_evaluator[0].aggregate == 'max'  # as docs say
 
 
-# ------------------------------------------------- pipelines on a clip --
-
-
 @pytest.fixture(scope='module')
 def clip_root(tmp_path_factory):
-    """Two 10 s clips in the reference layout at 16 positions: a tone
-    whose pitch rises with time and frames whose grey level is 10 k + 20
-    at position k; label CSVs of AudioSet (527) and VGGSound (309) size."""
-    root = tmp_path_factory.mktemp('sync_clips')
-    entries = []
-    for i, video_id in enumerate(('clip_a', 'clip_b')):
-        t = np.arange(160000) / 16000
-        wave = 0.3 * np.sin(2 * np.pi * (200 + 40 * t + 50 * i) * t)
-        write_wav(str(root / f'{video_id}.wav'), wave.astype(np.float32))
-        for k in range(NUM_POSITIONS):
-            path = frame_jpeg_path(str(root / 'frames'), video_id, k)
-            os.makedirs(osp.dirname(path), exist_ok=True)
-            Image.fromarray(np.full((240, 320, 3), 10 * k + 20,
-                                    np.uint8)).save(path, quality=95)
-        entries.append(dict(video_id=video_id, wav=f'{video_id}.wav',
-                            video_path='frames', labels=f'/m/c{i}'))
-    (root / 'ann.json').write_text(json.dumps(dict(data=entries)))
-    for name, count in (('as.csv', 527), ('vgg.csv', 309)):
-        rows = ['index,mid,display_name'] + [
-            f'{j},/m/c{j},class {j}' for j in range(count)]
-        (root / name).write_text('\n'.join(rows) + '\n')
-    return root
+    return make_sync_clips(tmp_path_factory.mktemp('sync_clips'))
 
 
 def dataset_of(cfg, loader, root, **overrides):
@@ -301,56 +221,3 @@ def test_finetune_pipelines(name, clip_root):
                 classes = cfg.model.cls_head.num_classes
                 assert len(out) == 2  # one score per clip, not per frame
                 assert tuple(out[0].pred_scores.item.shape) == (classes, )
-
-
-# ------------------------------------------------------------ checkpoints --
-
-convert_tool = load_tool('convert_official_ckpt')
-
-
-@pytest.mark.parametrize('name', ('cavmae_sync_pretrain.py', ) + RETRIEVAL)
-def test_released_format_converts_into_the_config_strictly(name, tmp_path,
-                                                           capsys):
-    """Random values in the released checkpoint's keys and shapes (R = 8,
-    cls, audio_length 416, no heads; tiny width) -> the converter with
-    the config -> a strict load into the config's model -> and back."""
-    cfg = load(name)
-    original = random_state(sync_reference_shapes(**TINY, decoder=True))
-    src, ours = str(tmp_path / 'sync.pth'), str(tmp_path / 'ours.pth')
-    torch.save(original, src)
-    options = tiny_cfg_options(cfg)
-    assert convert_tool.main([src, ours, '--config', cfg.filename,
-                              '--cfg-options', *options]) == 0
-    printed = capsys.readouterr().out
-    assert 'model: CAV-MAE Sync (num_register_tokens=8, cls_token=True, ' \
-        'contrastive_heads=False, audio_length=416)' in printed
-    assert 'note: model.backbone.audio_length' not in printed  # no adapting
-    model = MODELS.build(tiny_model_cfg(cfg))
-    state = torch.load(ours)['state_dict']
-    load_state_dict_strict(model, state)  # no missing / unexpected key
-    load_checkpoint(model, ours, strict=True)  # load_from's path
-    back = str(tmp_path / 'back.pth')
-    assert convert_tool.main([ours, back, '--to-official']) == 0
-    restored = torch.load(back)
-    assert set(restored) == set(original)
-    assert all(torch.equal(restored[k], v) for k, v in original.items())
-
-
-def test_converted_released_checkpoint_initializes_finetuning(tmp_path):
-    """load_from of the fine-tuning configs: every backbone parameter comes
-    from the converted checkpoint; only the head is new."""
-    original = random_state(sync_reference_shapes(**TINY, decoder=True))
-    src, ours = str(tmp_path / 'sync.pth'), str(tmp_path / 'ours.pth')
-    torch.save(original, src)
-    pretrain = load('cavmae_sync_pretrain.py')
-    assert convert_tool.main([src, ours, '--config', pretrain.filename,
-                              '--cfg-options',
-                              *tiny_cfg_options(pretrain)]) == 0
-    model = MODELS.build(tiny_model_cfg(load(FINETUNE[0])))
-    state = torch.load(ours)['state_dict']
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    assert missing and all(k.startswith('cls_head.') for k in missing)
-    assert unexpected and all(k.startswith(('neck.', 'head.'))
-                              for k in unexpected)
-    assert torch.equal(model.backbone.register_tokens,
-                       original['module.register_tokens'])
