@@ -41,7 +41,6 @@ def tiny_model_cfg(cfg):
     for part, options in TINY_OPTIONS.items():
         if part in model:
             model[part].update(options)
-    model.backbone.pop('with_cp', None)
     return model
 
 

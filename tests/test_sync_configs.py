@@ -212,11 +212,22 @@ def test_finetune_pipelines(name, clip_root):
             assert label.min() > 0  # smoothed (and mixed)
         data = model.data_preprocessor(pseudo_collate(samples),
                                        loader == 'train_dataloader')
-        with torch.no_grad():
-            if loader == 'train_dataloader':
-                losses = model(**data, mode='loss')
-                assert torch.isfinite(losses['loss_cls'])
-            else:
+        if loader == 'train_dataloader':
+            # with the configs' activation checkpointing
+            assert model.backbone.with_cp
+            model.train()
+            losses = model(**data, mode='loss')
+            assert torch.isfinite(losses['loss_cls'])
+            losses['loss_cls'].backward()
+            grads = {n for n, p in model.named_parameters()
+                     if p.grad is not None and p.grad.abs().sum() > 0}
+            assert {'cls_head.cls_token', 'backbone.cls_token_a',
+                    'backbone.register_tokens',
+                    'backbone.blocks_v.0.attn.qkv.weight'} <= grads
+            assert 'backbone.norm.weight' not in grads  # 'cls': unused
+            model.eval()
+        else:
+            with torch.no_grad():
                 out = model(**data, mode='predict')
                 classes = cfg.model.cls_head.num_classes
                 assert len(out) == 2  # one score per clip, not per frame
