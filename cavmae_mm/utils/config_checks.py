@@ -23,9 +23,12 @@ DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 #: Pipeline-step arguments that restate a backbone argument:
 #: ``{transform: {argument: backbone argument}}``.
 AUDIO_ARGS = {'KaldiFbank': {'target_length': 'audio_length',
-                             'num_mel_bins': 'num_mel_bins'}}
-#: Steps that cut the model's spectrogram out of a longer clip fbank.
-SEGMENT_ARGS = {'FrameAudioSegments': {'segment_length': 'audio_length'}}
+                             'num_mel_bins': 'num_mel_bins'},
+              'FrameAudioSegments': {'segment_length': 'audio_length'}}
+#: Steps that cut the spectrogram after ``KaldiFbank``: the model gets
+#: their length, the fbank's ``target_length`` is the clip's (CAV-MAE
+#: Sync's segments).
+CUTS = ('FrameAudioSegments', )
 #: Said after each missing path when the config has no
 #: ``data_preparation`` (the data set base configs set one).
 DEFAULT_PREPARATION = 'docs/data.md ("Preparing a data set") says how to ' \
@@ -109,10 +112,9 @@ def check_data_geometry(cfg) -> None:
     wrapped data sets included) and the ``test_pipeline`` (the inference
     API's) are checked: each ``KaldiFbank``'s ``target_length`` and
     ``num_mel_bins`` (the transform's defaults when unset) against the
-    backbone's ``audio_length`` and ``num_mel_bins`` (in a pipeline with
-    ``FrameAudioSegments``, CAV-MAE Sync's, its ``segment_length`` against
-    ``audio_length`` and the ``target_length`` only to be at least that
-    long), and the final frame
+    backbone's ``audio_length`` and ``num_mel_bins`` (in a pipeline that
+    cuts segments, ``FrameAudioSegments.segment_length`` instead of the
+    clip fbank's ``target_length``), and the final frame
     size (the last ``CenterCrop.crop_size``, or a ``RandomResizedCrop`` /
     ``Resize`` ``scale`` that fixes the output size) against ``img_size``.
     Configs whose backbone is not a ``CAVMAEViT`` (e.g. the single-branch
@@ -140,32 +142,18 @@ def check_data_geometry(cfg) -> None:
 
 def _check_audio(key: str, pipeline: list,
                  backbone: Dict[str, Any]) -> List[str]:
-    """With a ``FrameAudioSegments`` step (CAV-MAE Sync) the model sees
-    its ``segment_length`` rows, cut from the clip's ``target_length``:
-    then that is checked against ``audio_length`` and the clip's length
-    only to hold a segment."""
     errors = []
-    segments = [(index, step) for index, step in enumerate(pipeline)
-                if _type_name(step) in SEGMENT_ARGS]
+    cut = any(_type_name(step) in CUTS for step in pipeline)
     for index, step in enumerate(pipeline):
-        args = AUDIO_ARGS.get(_type_name(step)) or SEGMENT_ARGS.get(
-            _type_name(step))
+        args = AUDIO_ARGS.get(_type_name(step))
         if args is None:
             continue
         defaults = _defaults(_resolve(TRANSFORMS, step))
         for arg, owner in args.items():
+            if cut and _type_name(step) == 'KaldiFbank' and \
+                    arg == 'target_length':
+                continue  # the clip's length; the cut is checked
             value = step.get(arg, defaults.get(arg))
-            if segments and owner == 'audio_length' and \
-                    _type_name(step) in AUDIO_ARGS:
-                seg_index, seg = segments[0]
-                length = seg.get('segment_length', _defaults(
-                    _resolve(TRANSFORMS, seg)).get('segment_length'))
-                if value < length:
-                    errors.append(
-                        f'{key}[{index}] {_type_name(step)}.{arg}={value!r}'
-                        f' is shorter than {key}[{seg_index}] '
-                        f'{_type_name(seg)}.segment_length={length!r}')
-                continue
             if value != backbone[owner]:
                 default = '' if arg in step else ' (its default)'
                 errors.append(
