@@ -169,6 +169,34 @@ def test_infer_benchmark_covers_every_mode(tmp_path):
                      'infer-missingvideoonly', 'infer-retrieval'}
 
 
+@pytest.mark.slow
+def test_sync_cases_smoke(tmp_path):
+    """CAV-MAE Sync: the pre-training step (a clip = 1 frame pair), the
+    fine-tuning step and the retrieval embedding (16 pairs per clip), tiny
+    model, one fast step each; the FLOPs are checked token by token in
+    tests/tools/benchmarking/test_sync_cases.py."""
+    common = ['--arch', 'tiny', '--batch', '1', '--iters', '1', '--dtype',
+              'fp32', '--impl', 'fast', '--no-memory']
+    result, stdout = _run(['train', '--cases', 'sync-pretrain',
+                           'sync-finetune'] + common, tmp_path)
+    rows = {r['name']: r for r in result['results']}
+    assert set(rows) == {'sync-pretrain', 'sync-finetune'}
+    assert rows['sync-pretrain']['extra']['frames_per_clip'] == 1
+    assert rows['sync-finetune']['extra']['frames_per_clip'] == 16
+    for row in rows.values():
+        assert row['flops'] > 0 and row['median_s'] > 0
+        assert 0 < row['mfu'] < 1
+    # 16 pairs with a head over them cost more than 10 masked pairs
+    assert rows['sync-finetune']['flops'] > 10 * \
+        rows['sync-pretrain']['flops']
+    assert 'a sample is a clip of 16 frame pair(s)' in stdout
+    result, stdout = _run(['infer', '--cases', 'infer-sync-retrieval'] +
+                          common, tmp_path)
+    (row, ) = result['results']
+    assert row['extra']['frames_per_clip'] == 16 and row['flops'] > 0
+    assert 'pairs/s' in stdout
+
+
 def test_retrieval_metric_benchmark(tmp_path):
     result, stdout = _run(['retrieval-metric', '--size', '300', '--iters',
                            '2'], tmp_path)

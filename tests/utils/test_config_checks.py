@@ -133,3 +133,24 @@ def test_runner_and_init_model_check_before_building(tmp_path):
     # a model-only config has no data to check
     init_model(osp.join(ROOT, 'configs/_base_/models/cavmae_tiny_finetune.py'),
                cfg_options={'model.backbone.audio_length': 512})
+
+
+def sync_cfg(target_length=1024, segment_length=416, audio_length=416):
+    """A CAV-MAE Sync pipeline at the released size: the clip fbank, then
+    one segment per frame."""
+    return Config(dict(
+        model=dict(backbone=dict(type='CAVMAEViT',
+                                 audio_length=audio_length)),
+        train_dataloader=dict(dataset=dict(pipeline=[
+            dict(type='KaldiFbank', target_length=target_length),
+            dict(type='FrameAudioSegments', segment_length=segment_length),
+            dict(type='CenterCrop', crop_size=224)]))))
+
+
+def test_released_sync_segments_are_what_the_model_sees():
+    check_data_geometry(sync_cfg())  # 1024-row clip, 416-row segments
+    with pytest.raises(ValueError, match=re.escape(
+            'train_dataloader.dataset.pipeline[1] '
+            'FrameAudioSegments.segment_length=416 vs '
+            'model.backbone.audio_length=1024')):
+        check_data_geometry(sync_cfg(audio_length=1024))

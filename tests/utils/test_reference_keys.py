@@ -138,9 +138,13 @@ def test_sync_finetuned_aggregation_keys_map_both_ways():
 
 
 @pytest.mark.slow
-def test_vit_b_released_sync_keys_map_onto_the_model():
+@pytest.mark.parametrize('config', [
+    None, 'cavmae_sync_pretrain.py', 'cavmae_sync_retrieval_audioset.py',
+    'cavmae_sync_retrieval_vggsound.py'])
+def test_vit_b_released_sync_keys_map_onto_the_model(config):
     """The released Sync checkpoint's keys and shapes (ViT-B, R = 8, cls,
-    audio_length 416, no heads) load strictly into the detected model."""
+    audio_length 416, no heads) load strictly into the detected model and
+    into the models of the Sync pre-training and retrieval configs."""
     shapes = sync_reference_shapes(**VIT_B, decoder=True)
     official = shape_only_state(shapes)
     detected = detect_model(official)
@@ -148,7 +152,10 @@ def test_vit_b_released_sync_keys_map_onto_the_model():
         num_register_tokens=8, cls_token=True, contrastive_heads=False,
         audio_length=416))
     ours, filled = official_to_mmengine(official)
-    model = build_model('cavmae_vit_base_pretrain',
-                        backbone=detected['backbone'])
+    if config is None:
+        model = build_model('cavmae_vit_base_pretrain',
+                            backbone=detected['backbone'])
+    else:
+        model = build(osp.join(ROOT, 'configs', config))
     load_state_dict_strict(model, ours)
     assert filled == [] and set(mmengine_to_official(ours)) == set(shapes)

@@ -10,7 +10,7 @@ from typing import List, Optional
 import torch
 
 from .measure import Measurement, matmul_peak
-from .model_cases import IMPLS, MODES
+from .model_cases import FRAMES_PER_CLIP, IMPLS, MODES
 from .processes import WorkerProcess, worker_env
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
@@ -58,6 +58,8 @@ def measure_case(case: str, dtype: str, args) -> List[Measurement]:
                 extra=dict(process='own', worker=ready['process'],
                            counted_flops=ready['counted_flops'],
                            dense_flops=ready['dense_flops']))
+            if case in FRAMES_PER_CLIP:  # a sample is a clip of F pairs
+                rows[impl].extra['frames_per_clip'] = FRAMES_PER_CLIP[case]
         # The work is the model's, not the kernel's: FlopCounterMode does
         # not count every fused attention kernel, so all implementations
         # are credited with the largest count.
@@ -150,6 +152,13 @@ def print_table(results: List[Measurement], checks: List[dict]) -> None:
         print(f'{r.name:22s} {r.dtype:5s} {r.impl:9s} '
               f'{r.samples_per_s:9.3f} {r.median_s:8.3f} {gflop:9.1f} '
               f'{mfu} {memory:>8s} {speedup:>8s}')
+    for r in results:
+        if 'frames_per_clip' in r.extra:
+            frames = r.extra['frames_per_clip']
+            print(f'{r.name} {r.dtype} {r.impl}: a sample is a clip of '
+                  f'{frames} frame pair(s) (segment + frame): '
+                  f'{r.samples_per_s * frames:.3f} pairs/s, '
+                  f'{r.flops / r.batch / frames / 1e9:.1f} GFLOP per pair')
     for r in results:
         worker = r.extra['worker']
         print(f'{r.name} {r.dtype} {r.impl}: own process (pid '
@@ -275,7 +284,8 @@ def _model_args(parser: argparse.ArgumentParser, cases: List[str],
 def add_train_command(subparsers) -> None:
     parser = subparsers.add_parser(
         'train', help='pre-training / fine-tuning step speed, MFU, memory')
-    _model_args(parser, ['pretrain', 'finetune'], ['pretrain', 'finetune'],
+    _model_args(parser, ['pretrain', 'finetune', 'sync-pretrain',
+                         'sync-finetune'], ['pretrain', 'finetune'],
                 batch=4)
     parser.set_defaults(func=run_train)
 
@@ -285,5 +295,5 @@ def add_infer_command(subparsers) -> None:
         'infer', help='forward speed of each inference mode and of the '
         'retrieval embeddings')
     cases = [f'infer-{m}' for m in MODES] + ['infer-retrieval']
-    _model_args(parser, cases, cases, batch=4)
+    _model_args(parser, cases + ['infer-sync-retrieval'], cases, batch=4)
     parser.set_defaults(func=run_infer)

@@ -31,11 +31,29 @@ from mmaction.structures import ActionDataSample
 from cavmae_mm.models.modes import MODES
 from cavmae_mm.models.utils.transformer import Attention
 
+_MODELS = 'configs/_base_/models'
 CONFIGS = {
-    ('base', 'pretrain'): 'configs/_base_/models/cavmae_vit_base_pretrain.py',
-    ('base', 'finetune'): 'configs/_base_/models/cavmae_vit_base_finetune.py',
-    ('tiny', 'pretrain'): 'configs/_base_/models/cavmae_tiny_pretrain.py',
-    ('tiny', 'finetune'): 'configs/_base_/models/cavmae_tiny_finetune.py',
+    ('base', 'pretrain'): f'{_MODELS}/cavmae_vit_base_pretrain.py',
+    ('base', 'finetune'): f'{_MODELS}/cavmae_vit_base_finetune.py',
+    ('tiny', 'pretrain'): f'{_MODELS}/cavmae_tiny_pretrain.py',
+    ('tiny', 'finetune'): f'{_MODELS}/cavmae_tiny_finetune.py',
+    # CAV-MAE Sync: the models of configs/cavmae_sync_*.py
+    ('base', 'sync-pretrain'): f'{_MODELS}/cavmae_sync_vit_base_pretrain.py',
+    ('base', 'sync-finetune'): f'{_MODELS}/cavmae_sync_vit_base_finetune.py',
+    ('tiny', 'sync-pretrain'): f'{_MODELS}/cavmae_tiny_pretrain.py',
+    ('tiny', 'sync-finetune'): f'{_MODELS}/cavmae_tiny_finetune.py',
+}
+#: The Sync geometry and tokens on the tiny models (ViT-B: in the configs).
+TINY_SYNC = {
+    'sync-pretrain': dict(backbone=dict(
+        audio_length=416, cls_token=True, num_register_tokens=8)),
+    'sync-finetune': dict(
+        backbone=dict(audio_length=416, cls_token=True,
+                      num_register_tokens=8, unimodal_norms='joint',
+                      multimodal_feature='cls'),
+        cls_head=dict(type='CAVMAEFrameAggregationHead',
+                      aggregate='self_attention_cls', in_channels=128,
+                      num_heads=4)),
 }
 #: case name -> (model kind, what runs)
 MODEL_CASES: Dict[str, Tuple[str, str]] = {
@@ -43,7 +61,16 @@ MODEL_CASES: Dict[str, Tuple[str, str]] = {
     'finetune': ('finetune', 'train'),
     **{f'infer-{mode}': ('finetune', mode) for mode in MODES},
     'infer-retrieval': ('pretrain', 'retrieval'),
+    # A sample is a clip of F frame pairs (segment + frame): 1 in Sync's
+    # pre-training (a random position), 16 in its fine-tuning and retrieval.
+    'sync-pretrain': ('sync-pretrain', 'train'),
+    'sync-finetune': ('sync-finetune', 'train'),
+    'infer-sync-retrieval': ('sync-pretrain', 'retrieval'),
 }
+#: Frame pairs per clip of each case (CAV-MAE's cases: one spectrogram and
+#: one frame).
+FRAMES_PER_CLIP = {'sync-pretrain': 1, 'sync-finetune': 16,
+                   'infer-sync-retrieval': 16}
 IMPLS = ('fast', 'reference')
 
 
@@ -61,9 +88,13 @@ def build_case_model(arch: str, kind: str, device: str,
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)
+    options = None
+    if arch == 'tiny' and kind in TINY_SYNC:
+        options = {f'model.{part}': value
+                   for part, value in TINY_SYNC[kind].items()}
     try:
         return init_model(f'{config_root}/{CONFIGS[(arch, kind)]}',
-                          device=device)
+                          device=device, cfg_options=options)
     finally:
         logger.setLevel(level)
 
@@ -92,13 +123,18 @@ def without_checkpointing(model: torch.nn.Module) -> Iterator[None]:
 
 
 def make_batch(model: torch.nn.Module, batch: int, device: str,
-               seed: int = 0) -> dict:
-    """A data-loader batch in the README's input contract."""
+               seed: int = 0, frames_per_clip: int = 0) -> dict:
+    """A data-loader batch in the README's input contract: per clip a
+    spectrogram ``[T, 128]`` and one frame, or (``frames_per_clip`` F > 0,
+    CAV-MAE Sync) F segments ``[F, T, 128]`` and F frames."""
     gen = torch.Generator().manual_seed(seed)
-    frames = model.backbone.audio_length
-    audio = [torch.randn(frames, 128, generator=gen) for _ in range(batch)]
-    imgs = [torch.randint(0, 256, (1, 3, 224, 224), generator=gen,
-                          dtype=torch.uint8) for _ in range(batch)]
+    rows = model.backbone.audio_length
+    size = model.backbone.img_size
+    shape = (frames_per_clip, rows, 128) if frames_per_clip else (rows, 128)
+    audio = [torch.randn(shape, generator=gen) for _ in range(batch)]
+    imgs = [torch.randint(0, 256, (max(frames_per_clip, 1), 3, size, size),
+                          generator=gen, dtype=torch.uint8)
+            for _ in range(batch)]
     samples = []
     head = getattr(model, 'cls_head', None)
     for _ in range(batch):
@@ -134,7 +170,8 @@ def run_model_case(model: torch.nn.Module, case: str, impl: str,
     fast implementation's model."""
     kind, what = MODEL_CASES[case]
     set_impl(model, impl)
-    data = make_batch(model, batch, device)
+    data = make_batch(model, batch, device,
+                      frames_per_clip=FRAMES_PER_CLIP.get(case, 0))
     if what == 'train':
         model.train()
         if with_cp and impl == 'fast':
