@@ -23,7 +23,12 @@ DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 #: Pipeline-step arguments that restate a backbone argument:
 #: ``{transform: {argument: backbone argument}}``.
 AUDIO_ARGS = {'KaldiFbank': {'target_length': 'audio_length',
-                             'num_mel_bins': 'num_mel_bins'}}
+                             'num_mel_bins': 'num_mel_bins'},
+              'FrameAudioSegments': {'segment_length': 'audio_length'}}
+#: Steps that cut the spectrogram after ``KaldiFbank``: the model gets
+#: their length, the fbank's ``target_length`` is the clip's (CAV-MAE
+#: Sync's segments).
+CUTS = ('FrameAudioSegments', )
 #: Said after each missing path when the config has no
 #: ``data_preparation`` (the data set base configs set one).
 DEFAULT_PREPARATION = 'docs/data.md ("Preparing a data set") says how to ' \
@@ -107,7 +112,9 @@ def check_data_geometry(cfg) -> None:
     wrapped data sets included) and the ``test_pipeline`` (the inference
     API's) are checked: each ``KaldiFbank``'s ``target_length`` and
     ``num_mel_bins`` (the transform's defaults when unset) against the
-    backbone's ``audio_length`` and ``num_mel_bins``, and the final frame
+    backbone's ``audio_length`` and ``num_mel_bins`` (in a pipeline that
+    cuts segments, ``FrameAudioSegments.segment_length`` instead of the
+    clip fbank's ``target_length``), and the final frame
     size (the last ``CenterCrop.crop_size``, or a ``RandomResizedCrop`` /
     ``Resize`` ``scale`` that fixes the output size) against ``img_size``.
     Configs whose backbone is not a ``CAVMAEViT`` (e.g. the single-branch
@@ -136,12 +143,16 @@ def check_data_geometry(cfg) -> None:
 def _check_audio(key: str, pipeline: list,
                  backbone: Dict[str, Any]) -> List[str]:
     errors = []
+    cut = any(_type_name(step) in CUTS for step in pipeline)
     for index, step in enumerate(pipeline):
         args = AUDIO_ARGS.get(_type_name(step))
         if args is None:
             continue
         defaults = _defaults(_resolve(TRANSFORMS, step))
         for arg, owner in args.items():
+            if cut and _type_name(step) == 'KaldiFbank' and \
+                    arg == 'target_length':
+                continue  # the clip's length; the cut is checked
             value = step.get(arg, defaults.get(arg))
             if value != backbone[owner]:
                 default = '' if arg in step else ' (its default)'
