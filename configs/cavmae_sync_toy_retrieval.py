@@ -22,3 +22,6 @@ model = dict(
 test_dataloader = {{_base_.retrieval_dataloader}}
 test_evaluator = {{_base_.retrieval_evaluator}}
 test_cfg = dict(type='TestLoop')
+# The data set base's val_dataloader (middle position) is for training
+# configs; a test-only runner must not get a half validation set-up.
+val_dataloader = None
