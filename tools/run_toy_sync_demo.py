@@ -271,9 +271,11 @@ def main(argv=None):
         print('\n' + table(per_seed, chance_row,
                            f'Mean [min-max] over seeds {args.seeds} '
                            f'({what}):'))
+    import torch  # the numbers depend on the thread count (sum order)
     write_summary(out, args.seeds, per_seed, chance=chance_row,
                   num_clips=num_clips, num_positions=num_positions,
                   epochs=args.epochs, data_seed=args.data_seed,
+                  torch_threads=torch.get_num_threads(),
                   time_s=dict(data=round(timer.steps['data'], 1),
                               total=round(timer.elapsed(), 1)))
     print(f'\nTime: {timer.elapsed():.0f} s in all; results written to '
