@@ -1,11 +1,12 @@
-# Two entry points (see README): `make demo` and `make test`. Both create the
-# project's virtual environment in .venv on first use and reuse it after.
+# Entry points (see README): `make demo`, `make test` and `make demo-sync`
+# (the toy comparison of CAV-MAE and CAV-MAE Sync, 3 seeds). Each creates the
+# project's virtual environment in .venv on first use and reuses it after.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.cavmae_mm-installed
 
-.PHONY: env test demo
+.PHONY: env test demo demo-sync
 
 env: $(STAMP)
 
@@ -23,3 +24,6 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) tools/run_toy_demo.py
+
+demo-sync: $(STAMP)
+	$(PY) tools/run_toy_sync_demo.py --seeds 0 1 2

@@ -7,10 +7,12 @@
 # embeddings do not align within this budget); 50 % masking instead of 75 %
 # (a toy shape covers only a few 16 x 16 patches of a 112 x 112 frame, and
 # at 75 % most views hide it); batch 8, lr 1e-3 after a 100-iteration linear
-# warmup, halved at epochs 40 and 50.
+# warmup, halved at epochs 40 and 50 (_base_/schedules/
+# cavmae_toy_pretrain_60e.py).
 _base_ = [
     './_base_/models/cavmae_tiny_pretrain.py',
     './_base_/datasets/toy_av.py',
+    './_base_/schedules/cavmae_toy_pretrain_60e.py',
 ]
 
 model = dict(
@@ -27,36 +29,9 @@ test_dataloader = {{_base_.retrieval_dataloader}}
 val_evaluator = dict(type='AVRetrievalMetric')
 test_evaluator = dict(type='AVRetrievalMetric')
 
-max_epochs = 60
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=10,
-    val_interval=10)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-optim_wrapper = dict(
-    optimizer=dict(
-        type='Adam', lr=1e-3, betas=(0.95, 0.999), weight_decay=5e-7,
-        fused=True))
-param_scheduler = [
-    # The optional linear warmup (SPEC §6 lists none for the reference).
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=100),
-    dict(
-        type='MultiStepLR',
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        milestones=[40, 50],
-        gamma=0.5)
-]
-auto_scale_lr = dict(enable=False, base_batch_size=8)
-
 # The retrieval split is also the demo's test set: no best-checkpoint
 # selection on it, the demo reports the last epoch.
 default_hooks = dict(
     logger=dict(interval=32),
     checkpoint=dict(interval=10, max_keep_ckpts=1, save_best=None))
-custom_hooks = [dict(type='RandomStateHook')]
 log_processor = dict(window_size=32)
-randomness = dict(seed=0)

@@ -52,6 +52,10 @@ def parse_args(argv=None):
     parser.add_argument('--workers', type=int, default=2,
                         help='processes for data generation')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seeds', type=int, nargs='+',
+                        help='one run per seed in <work-dir>/seed_<s> (the '
+                        'data made once, by the first) and the mean '
+                        '[min-max] over them')
     parser.add_argument('--pretrain-epochs', type=int,
                         help='override the config (quick runs)')
     parser.add_argument('--finetune-epochs', type=int,
@@ -176,9 +180,47 @@ def table(results, chance):
     return '\n'.join(lines)
 
 
+def seed_argv(args, seed, first):
+    """This script's arguments for one seed of ``--seeds``."""
+    from tools.toy_demo.seeds import seed_dir
+    argv = ['--seed', str(seed), '--work-dir', seed_dir(args.work_dir, seed),
+            '--data-root', args.data_root, '--workers', str(args.workers)]
+    if args.skip_data or not first:
+        argv.append('--skip-data')
+    for flag in ('pretrain_epochs', 'finetune_epochs'):
+        if getattr(args, flag):
+            argv += ['--' + flag.replace('_', '-'), str(getattr(args, flag))]
+    return argv + (['--data-args'] + args.data_args if args.data_args else [])
+
+
+def run_seeds(args):
+    """The demo once per seed (a process each), then the summary."""
+    from tools.toy_demo.seeds import seed_dir, write_summary
+    from tools.toy_demo.summaries import cavmae_demo_table
+    per_seed, start = [], time.perf_counter()
+    out = osp.join(args.work_dir, 'results.json')
+    os.makedirs(args.work_dir, exist_ok=True)
+    for i, seed in enumerate(args.seeds):
+        run([sys.executable, osp.abspath(__file__)] +
+            seed_argv(args, seed, i == 0))
+        with open(osp.join(seed_dir(args.work_dir, seed),
+                           'results.json')) as f:
+            per_seed.append(dict(json.load(f), seed=seed))
+        write_summary(out, args.seeds[:i + 1], per_seed,
+                      time_s=round(time.perf_counter() - start, 1))
+    print('\n' + cavmae_demo_table(per_seed, args.seeds))
+    print(f'\nTime: {time.perf_counter() - start:.0f} s in all; results '
+          f'written to {out}')
+    return 0
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
+    if args.seeds:
+        args.work_dir = osp.abspath(args.work_dir)
+        args.data_root = osp.abspath(args.data_root)
+        return run_seeds(args)
     python = sys.executable
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.abspath(args.data_root)

@@ -99,3 +99,18 @@ def toy_root(tmp_path_factory):
         '--no-progress'
     ], check=True, cwd=ROOT, capture_output=True)
     return root
+
+
+@pytest.fixture(scope='session')
+def sync_toy_root(tmp_path_factory):
+    """The sync toy variant in the demo's format, small: 4 classes x (4
+    train + 2 val) clips, 2 per class for retrieval, 8 frame positions."""
+    root = str(tmp_path_factory.mktemp('toy_av_sync'))
+    subprocess.run([
+        sys.executable, 'tools/data/make_toy_av.py', '--out-dir', root,
+        '--variant', 'sync', '--num-classes', '4', '--train-per-class', '4',
+        '--val-per-class', '2', '--retrieval-per-class', '2', '--duration',
+        '4', '--width', '160', '--height', '120', '--extract', '--workers',
+        '2', '--no-progress'
+    ], check=True, cwd=ROOT, capture_output=True)
+    return root

@@ -263,6 +263,33 @@ def test_mmaction_recognizer_configs_train_on_toy_data(
     assert any('acc/top1' in r for r in records)
 
 
+@pytest.mark.parametrize('config', ['cavmae_sync_toy_pretrain.py',
+                                    'cavmae_toy_pretrain_on_sync_data.py'])
+def test_sync_toy_configs_train_on_sync_toy_data(
+        sync_toy_root, tmp_path, config):
+    """The toy comparison's pre-trainings through tools/train.py on a small
+    sync toy set (--data-root): a few iterations and a validation with the
+    config's metrics (frame-aggregated retrieval + alignment for Sync)."""
+    cfg = small_config(sync_toy_root, path=osp.join(ROOT, 'configs', config))
+    cfg.train_cfg.update(max_epochs=1, val_begin=1, val_interval=1)
+    path = str(tmp_path / config)
+    cfg.dump(path)
+    train_tool.main([path, '--work-dir', str(tmp_path / 'work'),
+                     '--data-root', sync_toy_root, '--cfg-options',
+                     f'experiment_name={config}'])
+    records = scalars(str(tmp_path / 'work'))
+    assert [r['step'] for r in records if 'loss_c' in r] == [1, 2, 3, 4]
+    assert all(r['loss'] == r['loss'] for r in records if 'loss' in r)
+    [val] = [r for r in records if 'retrieval/a2v_R@1' in r]
+    if config.startswith('cavmae_sync'):
+        assert val['alignment/chance'] == 1 / 8
+        assert 0 <= val['alignment/v2a_acc'] <= 1
+    state = get_state_dict(load_checkpoint_safe(
+        str(tmp_path / 'work' / 'epoch_1.pth')))
+    assert ('backbone.cls_token_a' in state) == \
+        config.startswith('cavmae_sync')
+
+
 def test_the_log_has_the_config_once_and_no_per_parameter_lines(
         toy_root, tmp_path):
     """One tools/train.py run: the config dumped once in its log file, and

@@ -36,6 +36,23 @@ def test_fbank_length_mismatch_names_both_keys():
         check_data_geometry(cfg)
 
 
+def test_segment_pipelines_are_checked_by_the_segment_length():
+    """With FrameAudioSegments (CAV-MAE Sync) the model gets the segments:
+    their length is checked against audio_length, the clip fbank's
+    target_length (longer) is not."""
+    cfg = load('cavmae_sync_toy_pretrain.py')
+    _, fbank = step(cfg, 'train_dataloader', 'KaldiFbank')
+    assert fbank.target_length != cfg.model.backbone.audio_length
+    check_data_geometry(cfg)  # fits
+    index, segments = step(cfg, 'train_dataloader', 'FrameAudioSegments')
+    segments.segment_length = 192
+    with pytest.raises(ValueError, match=re.escape(
+            f'train_dataloader.dataset.pipeline[{index}] '
+            f'FrameAudioSegments.segment_length=192 vs '
+            f'model.backbone.audio_length=96')):
+        check_data_geometry(cfg)
+
+
 def test_transform_default_is_checked_and_said():
     cfg = load('cavmae_toy_finetune.py')
     index, fbank = step(cfg, 'val_dataloader', 'KaldiFbank')

@@ -57,6 +57,21 @@ sync_eval_pipeline = [dict(_sample, mode='middle'), *_audio, *_frames, _pack]
 sync_retrieval_pipeline = [dict(_sample, mode='all'), *_audio, *_frames,
                            _pack]
 
+# CAV-MAE on the same clips (the toy comparison, tools/run_toy_sync_demo.py):
+# the whole clip fbank [L, 128] as its one spectrogram, no segments; one
+# random position's frame in pre-training, all F frames for its clip-level
+# retrieval (views of the clip, their features averaged). No FbankNoise, as
+# in the sync pipelines: the two models differ only in the audio they see.
+_clip_audio = [
+    dict(type='LoadAudioWaveform'),
+    dict(type='KaldiFbank', target_length=target_length),
+    dict(type='NormalizeFbank'),
+]
+clip_pretrain_pipeline = [dict(_sample, mode='random'), *_clip_audio,
+                          *_frames, _pack]
+clip_retrieval_pipeline = [dict(_sample, mode='all'), *_clip_audio,
+                           *_frames, _pack]
+
 # Toy clips carry one label each: single-label classification (accuracy).
 _dataset = dict(type=dataset_type, data_root=data_root, label_csv=label_csv,
                 multi_label=False, source='extracted')
@@ -75,6 +90,14 @@ retrieval_dataloader = dict(
     _eval, batch_size=4,
     dataset=dict(_dataset, ann_file=ann_file_retrieval, test_mode=True,
                  pipeline=sync_retrieval_pipeline))
+clip_pretrain_dataloader = dict(
+    pretrain_dataloader,
+    dataset=dict(pretrain_dataloader['dataset'],
+                 pipeline=clip_pretrain_pipeline))
+clip_retrieval_dataloader = dict(
+    retrieval_dataloader,
+    dataset=dict(retrieval_dataloader['dataset'],
+                 pipeline=clip_retrieval_pipeline))
 # Per-frame features [F, D]: clip retrieval by aggregated frame cosines and
 # the within-clip segment <-> frame alignment (chance 1 / F).
 retrieval_evaluator = [
