@@ -101,4 +101,3 @@ def extract_features(model: nn.Module,
     out = dict(video_id=data['data_samples'].video_id, missing=missing)
     out.update({k: v[0].float().cpu() for k, v in features.items()})
     return out
-

@@ -7,6 +7,7 @@ from typing import Dict, Iterable, List, Mapping, NamedTuple, Sequence, Tuple
 import torch
 import torch.nn as nn
 
+
 def format_keys(keys: Iterable[str], indent: str = '    ') -> str:
     """One line per key pattern, block indices folded: ``a.[0-7].b``.
 

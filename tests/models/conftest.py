@@ -30,8 +30,8 @@ def randomize_(model, seed=0):
                 continue
             if param.ndim == 1 and 'norm' in name and name.endswith(
                     'weight'):
-                param.copy_(1 + 0.2 * torch.randn(param.shape,
-                                                   generator=gen))
+                param.copy_(
+                    1 + 0.2 * torch.randn(param.shape, generator=gen))
             else:
                 param.copy_(0.05 * torch.randn(param.shape, generator=gen))
     return model

@@ -94,11 +94,11 @@ def classify_features(sd, audio, imgs, mode, heads):
         x = run(sd, 'blocks_u', torch.cat([a, v], 1), heads)
         return layer_norm(sd, 'norm', x).mean(1)
     if mode == 'audioonly':
-        return layer_norm(sd, 'norm_a', run(sd, 'blocks_u', a, heads,
-                                             '_a')).mean(1)
+        return layer_norm(
+            sd, 'norm_a', run(sd, 'blocks_u', a, heads, '_a')).mean(1)
     if mode == 'videoonly':
-        return layer_norm(sd, 'norm_v', run(sd, 'blocks_u', v, heads,
-                                             '_v')).mean(1)
+        return layer_norm(
+            sd, 'norm_v', run(sd, 'blocks_u', v, heads, '_v')).mean(1)
     tokens, suffix = (a, 'a') if mode == 'missingaudioonly' else (v, 'v')
     joint = layer_norm(sd, 'norm', run(sd, 'blocks_u', tokens, heads))
     own = layer_norm(sd, 'norm_' + suffix,

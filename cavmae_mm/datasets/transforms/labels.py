@@ -1,10 +1,13 @@
 """Label transforms: label smoothing the reference's way."""
-from typing import Dict, Union
+from typing import TYPE_CHECKING, Dict, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
+
+if TYPE_CHECKING:
+    import torch
 
 
 def label_to_vector(label: Union[int, np.ndarray, 'torch.Tensor'],

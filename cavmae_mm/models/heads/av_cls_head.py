@@ -63,5 +63,3 @@ class CAVMAEClsHead(BaseHead):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_classes={self.num_classes}, '
                 f'in_channels={self.in_channels})')
-
-

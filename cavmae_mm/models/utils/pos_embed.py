@@ -91,4 +91,3 @@ def adapt_audio_pos_embed_in_state_dict(
         f'{cols} time patches ({tuple(old.shape)} -> '
         f'{tuple(state_dict[key].shape)}), i.e. audio_length '
         f'{old_cols * patch_size} -> {cols * patch_size}')
-

@@ -1,6 +1,8 @@
 # CAV-MAE ViT-B fine-tuning model: the encoder with trainable position
 # embeddings, mean pooling, LayerNorm + Linear head (SPEC §3).
-_base_ = ['mmaction::_base_/default_runtime.py', './cavmae_data_preprocessor.py']
+_base_ = [
+    'mmaction::_base_/default_runtime.py', './cavmae_data_preprocessor.py'
+]
 custom_imports = dict(imports=['cavmae_mm'], allow_failed_imports=False)
 
 model = dict(

@@ -1,6 +1,8 @@
 # CAV-MAE ViT-B pre-training model (SPEC §3-§4): 11 modality-specific + 1
 # shared layer, 8-layer decoder, 75 % masking, MAE + 0.01 * InfoNCE.
-_base_ = ['mmaction::_base_/default_runtime.py', './cavmae_data_preprocessor.py']
+_base_ = [
+    'mmaction::_base_/default_runtime.py', './cavmae_data_preprocessor.py'
+]
 custom_imports = dict(imports=['cavmae_mm'], allow_failed_imports=False)
 
 model = dict(

@@ -72,6 +72,7 @@ def test_decoder_gets_the_visible_count_as_a_python_int(monkeypatch):
         return neck_forward(*args, num_visible_a=num_visible_a)
 
     monkeypatch.setattr(model.neck, 'forward', spy)
+
     def no_sync(*args):
         raise AssertionError('tensor read back on the host')
 
@@ -121,8 +122,8 @@ def test_pretrain_shapes(name, dim):
     assert out['visual'].shape == (2, 49, dim)
     assert out['pred_a'].shape == (2, 512, 256)
     assert out['pred_v'].shape == (2, 196, 768)
-    assert out['mask_a'].shape == (2, 512) and out['mask_v'].shape == (2,
-                                                                        196)
+    assert out['mask_a'].shape == (2, 512)
+    assert out['mask_v'].shape == (2, 196)
     assert emb['audio'].shape == (2, dim) and emb['visual'].shape == (2, dim)
     assert torch.allclose(emb['audio'].norm(dim=-1), torch.ones(2))
 

@@ -37,8 +37,8 @@ def test_contrastive_directions():
     col = -torch.diag(F.log_softmax(S, 0)).mean()
     row = -torch.diag(F.log_softmax(S, 1)).mean()
     one, _ = AVInfoNCELoss(loss_weight=1.)(audio, visual)
-    both, _ = AVInfoNCELoss(loss_weight=1., bidirectional=True)(audio,
-                                                               visual)
+    both, _ = AVInfoNCELoss(loss_weight=1., bidirectional=True)(
+        audio, visual)
     assert one.item() == pytest.approx(col.item(), rel=1e-6)
     assert both.item() == pytest.approx((col + row).item() / 2, rel=1e-6)
     assert col.item() != pytest.approx(row.item(), rel=1e-3)

@@ -24,8 +24,8 @@ def test_unstructured_masking_invariants(length, ratio, keep):
     dropped = torch.stack([tokens[b][mask[b] == 1] for b in range(5)])
     # dropped rows in shuffled order: recover by gathering with ids_shuffle
     ids_shuffle = torch.argsort(ids_restore, dim=1)
-    shuffled = torch.gather(tokens, 1, ids_shuffle[..., None].expand(-1, -1,
-                                                                      8))
+    shuffled = torch.gather(
+        tokens, 1, ids_shuffle[..., None].expand(-1, -1, 8))
     assert torch.equal(shuffled[:, :keep], visible)
     restored = torch.gather(shuffled, 1,
                             ids_restore[..., None].expand(-1, -1, 8))

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from tools.benchmarking.processes import (WorkerError, WorkerProcess,
-                                           is_allocator_env, worker_env)
+from tools.benchmarking.processes import (
+    WorkerError, WorkerProcess, is_allocator_env, worker_env)
 from cavmae_mm.engine.cpu_runtime import _glibc, configure_cpu_runtime
 from .worker_setup import SETUP
 
