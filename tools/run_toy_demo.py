@@ -17,12 +17,20 @@ logging), evaluation through MMEngine's test loop. A results table is
 printed and written to ``<work-dir>/results.json``. Every step's output
 lands under ``--work-dir``; ``--skip-data`` reuses existing data.
 
+``--shards`` pre-trains from webdataset shards of the same clips
+(``tools/data/make_shards.py``, then
+``configs/cavmae_toy_pretrain_shards.py``), everything else unchanged: the
+comparison of the two data sources.
+
     python tools/run_toy_demo.py [--work-dir work_dirs/toy_demo]
+    python tools/run_toy_demo.py --seeds 0 1 2 --shards \
+        --work-dir work_dirs/toy_demo_shards
 """
 import argparse
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
@@ -33,6 +41,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 PRETRAIN_CFG = osp.join(ROOT, 'configs', 'cavmae_toy_pretrain.py')
+SHARDS_PRETRAIN_CFG = osp.join(ROOT, 'configs',
+                               'cavmae_toy_pretrain_shards.py')
 FINETUNE_CFG = osp.join(ROOT, 'configs', 'cavmae_toy_finetune.py')
 RETRIEVAL_CFG = osp.join(ROOT, 'configs', 'cavmae_toy_retrieval.py')
 # The data set the toy configs are sized for (configs/_base_/datasets/
@@ -60,6 +70,9 @@ def parse_args(argv=None):
                         help='override the config (quick runs)')
     parser.add_argument('--finetune-epochs', type=int,
                         help='override the config (quick runs)')
+    parser.add_argument('--shards', action='store_true',
+                        help='pre-train from shards of the training clips '
+                        '(made in <data-root>/shards if absent)')
     parser.add_argument('--data-args', nargs=argparse.REMAINDER,
                         help='replace the generator arguments (last option)')
     return parser.parse_args(argv)
@@ -187,6 +200,8 @@ def seed_argv(args, seed, first):
             '--data-root', args.data_root, '--workers', str(args.workers)]
     if args.skip_data or not first:
         argv.append('--skip-data')
+    if args.shards:
+        argv.append('--shards')
     for flag in ('pretrain_epochs', 'finetune_epochs'):
         if getattr(args, flag):
             argv += ['--' + flag.replace('_', '-'), str(getattr(args, flag))]
@@ -236,6 +251,17 @@ def main(argv=None):
         check_existing_data(data_root, data_args)
         run([python, 'tools/data/make_toy_av.py', '--out-dir', data_root] +
             data_args)
+    pretrain_cfg = PRETRAIN_CFG
+    if args.shards:
+        pretrain_cfg = SHARDS_PRETRAIN_CFG
+        shard_dir = osp.join(data_root, 'shards')
+        if not args.skip_data:  # shards of the clips just made
+            shutil.rmtree(shard_dir, ignore_errors=True)
+        if not osp.isfile(osp.join(shard_dir, 'index.json')):
+            run([python, 'tools/data/make_shards.py',
+                 osp.join(data_root, 'pretrain.json'), '--out-dir',
+                 shard_dir, '--shard-size', '64', '--workers',
+                 str(args.workers)])
     timer.done(name)
 
     import cavmae_mm  # noqa: F401  (after the data step: fast start)
@@ -250,12 +276,12 @@ def main(argv=None):
     timer.done(name)
 
     name = 'pretrain'
-    timer.step(name, osp.relpath(PRETRAIN_CFG, ROOT))
+    timer.step(name, osp.relpath(pretrain_cfg, ROOT))
     pretrain_dir = osp.join(work_dir, 'pretrain')
     options = [f'randomness.seed={args.seed}']
     if args.pretrain_epochs:
         options += [f'train_cfg.max_epochs={args.pretrain_epochs}']
-    run([python, 'tools/train.py', PRETRAIN_CFG, '--work-dir', pretrain_dir,
+    run([python, 'tools/train.py', pretrain_cfg, '--work-dir', pretrain_dir,
          '--data-root', data_root, '--cfg-options'] + options)
     pretrained = latest_checkpoint(pretrain_dir)
     timer.done(name)
@@ -303,6 +329,7 @@ def main(argv=None):
                        random_init=strip(retrieval_init),
                        pretrained=strip(retrieval_pt)),
         classification=classification,
+        pretrain_config=osp.relpath(pretrain_cfg, ROOT),
         num_classes=num_classes,
         checkpoints=dict(pretrained=pretrained, finetuned=checkpoints),
         time_s={**{k: round(v, 1) for k, v in timer.steps.items()},

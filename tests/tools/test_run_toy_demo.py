@@ -49,3 +49,44 @@ def test_seeds_run_in_turn_and_are_summarized(tmp_path, monkeypatch,
     r1 = results['summary']['retrieval/pretrained/a2v_R@1']
     assert (r1['min'], r1['max']) == (0.1, 0.30000000000000004)
     assert '20.0 [10.0-30.0]' in capsys.readouterr().out
+
+
+def test_shards_pretrain_from_shards_made_of_the_training_clips(
+        tmp_path, monkeypatch):
+    """--shards: the shards are (re)made from pretrain.json after the data
+    step, the pre-training uses the shard config, the rest is unchanged."""
+    data_root, commands = tmp_path / 'd', []
+    data_root.mkdir()
+    (data_root / 'retrieval.json').write_text(json.dumps(dict(data=[{}] * 4)))
+    (data_root / 'class_labels_indices.csv').write_text('index\n0\n1\n')
+    stale = data_root / 'shards' / 'index.json'
+    stale.parent.mkdir()
+    stale.write_text('{}')
+    (tmp_path / 'w').mkdir()  # the real runs make it
+    monkeypatch.setattr(demo, 'run', commands.append)
+    monkeypatch.setattr(demo, 'check_existing_data', lambda *a: None)
+    monkeypatch.setattr(demo, 'random_init_checkpoint', lambda *a: 'init')
+    monkeypatch.setattr(demo, 'latest_checkpoint', lambda d: d + '/e.pth')
+    metrics = {f'x/{k}': 0.5 for k in (
+        'top1', 'top5', 'a2v_R@1', 'a2v_R@5', 'a2v_MdR', 'v2a_R@1',
+        'v2a_R@5', 'v2a_MdR')}
+    monkeypatch.setattr(demo, 'evaluate', lambda *a, **k: metrics)
+    assert demo.main(['--shards', '--work-dir', str(tmp_path / 'w'),
+                      '--data-root', str(data_root)]) == 0
+    scripts = [osp.relpath(c[1], demo.ROOT) if osp.isabs(c[1]) else c[1]
+               for c in commands]
+    assert scripts == ['tools/data/make_toy_av.py',
+                       'tools/data/make_shards.py', 'tools/train.py',
+                       'tools/train.py']
+    make_shards, pretrain = commands[1], commands[2]
+    assert make_shards[2] == str(data_root / 'pretrain.json')
+    assert make_shards[make_shards.index('--out-dir') + 1] == \
+        str(data_root / 'shards')
+    assert not stale.exists()  # the shards of older clips are gone
+    assert pretrain[2] == demo.SHARDS_PRETRAIN_CFG
+    assert commands[3][2] == demo.FINETUNE_CFG
+    with open(tmp_path / 'w' / 'results.json') as f:
+        assert json.load(f)['pretrain_config'] == \
+            'configs/cavmae_toy_pretrain_shards.py'
+    args = demo.parse_args(['--seeds', '0', '--shards'])
+    assert '--shards' in demo.seed_argv(args, 0, True)
