@@ -238,6 +238,11 @@ def test_benchmark_data_command(tmp_path, capsys):
     tool = import_tool('benchmark.py')
     with pytest.raises(SystemExit):
         tool.build_parser().parse_args([])  # a sub-command is required
+    # the sample clips beside the checkout (../shared/samples) by default
+    shared = os.path.normpath(os.path.join(
+        os.path.dirname(__file__), '..', '..', '..', 'shared', 'samples'))
+    default = tool.build_parser().parse_args(['data']).samples_dir
+    assert default == (shared if os.path.isdir(shared) else None)
     output = tmp_path / 'bench.json'
     assert tool.main([
         'data', '--samples-dir', '', '--toy-clips', '2', '--toy-size',

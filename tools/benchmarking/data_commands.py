@@ -307,9 +307,10 @@ def add_data_command(subparsers):
         'thread) of the training pipelines, pre-extracted vs raw video, '
         'against the reference loader.',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # <repository>/../shared/samples (this file: tools/benchmarking/)
     default_samples = osp.join(
-        osp.dirname(osp.dirname(osp.abspath(__file__))), '..', 'shared',
-        'samples')
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), '..',
+        'shared', 'samples')
     parser.add_argument(
         '--samples-dir',
         default=osp.normpath(default_samples)
