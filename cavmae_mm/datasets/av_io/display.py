@@ -48,11 +48,24 @@ def orientation_from_rotate_tag(degrees: float) -> Orientation:
     return orientation_from_matrix([cos, -sin, 0, sin, cos, 0, 0, 0, 1])
 
 
+def _side_data(frame):
+    """The frame's side data, without ``frame.side_data``: that property
+    caches its container on the frame, which refers back to the frame, so
+    every frame read would live on as a reference cycle until the cyclic
+    collector runs (the decoded picture with it), and a collection of such
+    frames inside a forked data-loader worker deadlocked it."""
+    try:
+        from av.sidedata.sidedata import SideDataContainer
+    except ImportError:  # another layout of PyAV: the property
+        return frame.side_data
+    return SideDataContainer(frame)
+
+
 def frame_display_matrix(frame) -> Optional[np.ndarray]:
     """The ``DISPLAYMATRIX`` side data of a decoded ``av.VideoFrame`` as
     int32 ``[9]``, or None."""
     try:
-        side_data = frame.side_data.get('DISPLAYMATRIX')
+        side_data = _side_data(frame).get('DISPLAYMATRIX')
     except (AttributeError, KeyError, ValueError):
         return None
     if side_data is None:

@@ -144,3 +144,27 @@ def test_orientation_of_matrices_and_rotate_tags(matrix, tag, turn):
     assert orientation_from_rotate_tag(0) == UPRIGHT
     # 93 degrees clockwise: the nearest quarter turn.
     assert orientation_from_rotate_tag(93) == orientation_from_rotate_tag(90)
+
+
+def test_reading_frames_leaves_no_reference_cycles(tmp_path):
+    """Reading the display matrix must not tie each decoded frame into a
+    reference cycle (PyAV's cached ``frame.side_data`` does): such frames
+    outlive the read until the cyclic collector runs, and collecting them
+    in a forked data-loader worker deadlocked it."""
+    import gc
+    path = write_clip(tmp_path / 'turned.mp4', list(range(20)),
+                      images=[marked_frame()] * 20,
+                      display_matrix=DISPLAY_MATRICES[-90])
+    read_video_frames(path, [0, 5, 9])  # warm up (imports, caches)
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        frames, _, _ = read_video_frames(path, [0, 5, 9])
+        gc.collect()
+        cycles = [type(obj).__name__ for obj in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert frames[0].shape == (64, 48, 3)  # turned: the matrix was read
+    assert not [name for name in cycles if 'Frame' in name or
+                'SideData' in name], cycles
