@@ -25,7 +25,7 @@ from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 
 from mmaction.registry import MODELS
-from ..datasets.av_dataset import load_label_csv
+from ..datasets.class_labels import load_label_csv
 from ..models.modes import MODALITY_NAMES, MODE_INPUTS, check_mode, \
     choose_mode
 from ..utils.safe_load import get_state_dict, load_checkpoint_safe

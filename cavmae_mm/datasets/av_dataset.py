@@ -1,13 +1,11 @@
 """The audio-visual dataset: the reference's annotation format, or raw
 videos decoded on the fly."""
-import csv
 import inspect
 import json
 import logging
 import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
-import numpy as np
 from mmengine.fileio import list_from_file
 from mmengine.logging import print_log
 
@@ -15,25 +13,11 @@ from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from .av_io import AVDataError, resolve_path
 from .bad_samples import BadSampleCounter, BadSampleError
+from .class_labels import ClassLabels
 from .sample_rng import SEED_KEY, SampleSeeds, SeededSamples, derived_seed
 
 _SOURCES = ('auto', 'extracted', 'video')
 _ERROR_POLICIES = ('raise', 'skip')
-
-
-def load_label_csv(label_csv: str) -> List[Dict[str, str]]:
-    """Rows of a label CSV with header ``index,mid,display_name``, ordered
-    by ``index`` (which must be 0..K-1)."""
-    with open(label_csv, newline='', encoding='utf-8') as f:
-        rows = list(csv.DictReader(f))
-    missing = {'index', 'mid', 'display_name'} - set(rows[0] if rows else {})
-    if missing:
-        raise ValueError(f'{label_csv}: the header needs index,mid,'
-                         f'display_name (missing {sorted(missing)})')
-    rows.sort(key=lambda row: int(row['index']))
-    if [int(row['index']) for row in rows] != list(range(len(rows))):
-        raise ValueError(f'{label_csv}: indices are not 0..{len(rows) - 1}')
-    return rows
 
 
 def read_annotation(ann_file: str) -> List[Dict]:
@@ -183,55 +167,21 @@ class AudioVisualDataset(SeededSamples, BaseActionDataset):
         self.bad_sample_counter = BadSampleCounter()
         self.sample_seeds = SampleSeeds()
 
-        metainfo = dict(kwargs.pop('metainfo', None) or {})
-        if label_csv is not None:
-            if data_root is not None and not osp.isabs(label_csv):
-                label_csv = osp.join(data_root, label_csv)
-            rows = load_label_csv(label_csv)
-            metainfo.setdefault('classes',
-                                tuple(row['display_name'] for row in rows))
-            metainfo.setdefault('mids', tuple(row['mid'] for row in rows))
-        elif 'classes' not in metainfo:
-            raise ValueError('AudioVisualDataset needs `label_csv` or '
-                             "`metainfo=dict(classes=...)`")
-        self.label_csv = label_csv
-        classes = list(metainfo['classes'])
-        mids = list(metainfo.get('mids', ()))
-        self._label_lookup = {name: i for i, name in enumerate(classes)}
-        self._label_lookup.update({mid: i for i, mid in enumerate(mids)})
+        self.class_labels = ClassLabels(label_csv,
+                                        kwargs.pop('metainfo', None),
+                                        data_root, 'AudioVisualDataset')
+        self.label_csv = self.class_labels.label_csv
         super().__init__(
             ann_file,
             pipeline=pipeline,
             data_root=data_root,
-            metainfo=metainfo,
+            metainfo=self.class_labels.metainfo,
             test_mode=test_mode,
-            num_classes=len(classes),
+            num_classes=self.class_labels.num_classes,
             max_refetch=max_refetch,
             **kwargs)
 
     # ------------------------------------------------------------ parsing
-    def _label_ids(self, labels: Union[str, Sequence], where: str) -> List:
-        if labels is None:
-            return []
-        if isinstance(labels, (int, np.integer)):
-            labels = [labels]
-        if isinstance(labels, str):
-            labels = labels.split(',')
-        ids = []
-        for token in labels:
-            if isinstance(token, str):
-                token = token.strip()
-                if not token:
-                    continue
-            if token in self._label_lookup:
-                ids.append(self._label_lookup[token])
-            elif str(token).lstrip('-').isdigit() and 0 <= int(
-                    token) < self.num_classes:
-                ids.append(int(token))
-            else:
-                raise ValueError(f'{where}: unknown label {token!r}')
-        return ids
-
     def load_data_list(self) -> List[Dict]:
         """Parse the annotation file into ``data_info`` dicts."""
         media_root = self.data_root or osp.dirname(osp.abspath(
@@ -240,7 +190,11 @@ class AudioVisualDataset(SeededSamples, BaseActionDataset):
         for i, entry in enumerate(read_annotation(self.ann_file)):
             where = f'{self.ann_file}: item {i}'
             info = parse_entry(entry, self.source, media_root, where)
-            info['label_ids'] = self._label_ids(entry.get('labels'), where)
+            try:
+                info['label_ids'] = self.class_labels.ids(entry.get('labels'))
+            except KeyError as err:
+                raise ValueError(
+                    f'{where}: unknown label {err.args[0]!r}') from None
             if not self.multi_label and len(info['label_ids']) > 1:
                 raise ValueError(
                     f'{where} has {len(info["label_ids"])} labels but '
@@ -253,12 +207,7 @@ class AudioVisualDataset(SeededSamples, BaseActionDataset):
         info = super().get_data_info(idx)
         label_ids = info['label_ids']
         info['num_classes'] = self.num_classes
-        if self.multi_label:
-            label = np.zeros(self.num_classes, dtype=np.float32)
-            label[label_ids] = 1.0
-            info['label'] = label
-        else:
-            info['label'] = label_ids[0] if label_ids else -1
+        info['label'] = self.class_labels.target(label_ids, self.multi_label)
         return info
 
     # ------------------------------------------------------------ loading

@@ -19,7 +19,7 @@ class ReferenceStyleLoader:
         import PIL
         import torchaudio
         import torchvision.transforms as T
-        from cavmae_mm.datasets.av_dataset import load_label_csv
+        from cavmae_mm.datasets.class_labels import load_label_csv
         with open(ann_file) as f:
             self.data = json.load(f)['data']
         self.index = {

@@ -28,7 +28,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import numpy as np
-    from cavmae_mm.datasets.av_dataset import load_label_csv, read_annotation
+    from cavmae_mm.datasets.av_dataset import read_annotation
+    from cavmae_mm.datasets.class_labels import load_label_csv
     from cavmae_mm.datasets.samplers import (class_balanced_weights,
                                              default_weight_file)
     rows = load_label_csv(args.label_csv)

@@ -164,8 +164,8 @@ def check_items(infos, check_args, workers=1, progress=True):
 
 def main(argv=None):
     args = parse_args(argv)
-    from cavmae_mm.datasets.av_dataset import (load_label_csv, parse_entry,
-                                               read_annotation)
+    from cavmae_mm.datasets.av_dataset import parse_entry, read_annotation
+    from cavmae_mm.datasets.class_labels import load_label_csv
     media_root = args.data_root or osp.dirname(osp.abspath(args.ann_file))
     label_names = None
     if args.label_csv:

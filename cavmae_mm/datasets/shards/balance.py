@@ -7,6 +7,8 @@ from typing import Dict, NamedTuple, Sequence
 
 import numpy as np
 
+from ..class_labels import split_labels
+
 
 class ClassWeights(NamedTuple):
     per_class: np.ndarray  # float64 [num_classes]
@@ -38,10 +40,8 @@ def class_weights(shards: Sequence[Dict], lookup: Dict[str, int],
 def sample_weight(meta: Dict, lookup: Dict[str, int],
                   weights: ClassWeights) -> float:
     """The weight of one sample from its JSON's ``labels``."""
-    labels = meta.get('labels') or []
-    if isinstance(labels, str):
-        labels = [t.strip() for t in labels.split(',') if t.strip()]
-    return float(sum(weights.per_class[lookup[t]] for t in labels
+    return float(sum(weights.per_class[lookup[t]]
+                     for t in split_labels(meta.get('labels') or [])
                      if t in lookup))
 
 

@@ -7,16 +7,16 @@ import random
 from collections import deque
 from typing import Callable, Dict, Iterator, List, Optional, Union
 
-import numpy as np
 from mmengine.dataset import Compose
 from mmengine.dist import get_dist_info
 from mmengine.logging import print_log
 from torch.utils.data import IterableDataset, get_worker_info
 
 from mmaction.registry import DATASETS
-from ..av_dataset import _partner_indexes, load_label_csv
+from ..av_dataset import _partner_indexes
 from ..av_io import AVDataError
 from ..bad_samples import BadSampleCounter, BadSampleError
+from ..class_labels import ClassLabels
 from ..sample_rng import (SEED_KEY, SampleSeeds, SeededSamples,
                           derived_seed, sample_seed)
 from .balance import class_weights, repeat_count, sample_weight
@@ -151,22 +151,9 @@ class ShardedAVDataset(SeededSamples, IterableDataset):
         self.sizes = [int(s['num_samples']) for s in self.index['shards']]
         self.first_ids = shard_sample_ids(self.sizes)
         self.num_samples = int(self.index['num_samples'])
-        metainfo = dict(metainfo or {})
-        if label_csv is not None:
-            if data_root is not None and not osp.isabs(label_csv):
-                label_csv = osp.join(data_root, label_csv)
-            rows = load_label_csv(label_csv)
-            metainfo.setdefault('classes',
-                                tuple(r['display_name'] for r in rows))
-            metainfo.setdefault('mids', tuple(r['mid'] for r in rows))
-        elif 'classes' not in metainfo:
-            raise ValueError('ShardedAVDataset needs `label_csv` or '
-                             "`metainfo=dict(classes=...)`")
-        self._metainfo = metainfo
-        self.num_classes = len(metainfo['classes'])
-        self._lookup = {name: i for i, name in enumerate(metainfo['classes'])}
-        self._lookup.update(
-            {mid: i for i, mid in enumerate(metainfo.get('mids', ()))})
+        self.class_labels = ClassLabels(label_csv, metainfo, data_root,
+                                        'ShardedAVDataset')
+        self.num_classes = self.class_labels.num_classes
         self.multi_label = multi_label
         self.batch_size = int(batch_size)
         self.shuffle = shuffle and not test_mode
@@ -184,14 +171,15 @@ class ShardedAVDataset(SeededSamples, IterableDataset):
         self._bad_paths: Dict[int, str] = {}
         self.pipeline = Compose(pipeline)
         self._class_weights = class_weights(
-            self.index['shards'], self._lookup, self.num_classes) \
+            self.index['shards'], self.class_labels.lookup,
+            self.num_classes) \
             if balance else None
 
     # ------------------------------------------------------------ state
     @property
     def metainfo(self) -> Dict:
         """``classes`` (and ``mids``)."""
-        return dict(self._metainfo)
+        return dict(self.class_labels.metainfo)
 
     def set_epoch(self, seed: int, epoch: int, skip_batches: int = 0):
         """Stream ``epoch`` of a run seeded with ``seed``, without the first
@@ -231,7 +219,8 @@ class ShardedAVDataset(SeededSamples, IterableDataset):
                     continue
                 count = 1
                 if self.balance:
-                    weight = sample_weight(raw['_meta'], self._lookup,
+                    weight = sample_weight(raw['_meta'],
+                                           self.class_labels.lookup,
                                            self._class_weights)
                     count = repeat_count(
                         weight, self.num_draws,
@@ -298,22 +287,16 @@ class ShardedAVDataset(SeededSamples, IterableDataset):
         """The ``results`` a raw shard sample starts the pipeline with."""
         meta = raw['_meta']
         key = f'{raw["_url"]}:{raw["__key__"]}'
-        labels = meta.get('labels') or []
-        if isinstance(labels, str):
-            labels = [t.strip() for t in labels.split(',') if t.strip()]
-        label_ids = []
-        for token in labels:
-            if token not in self._lookup:
-                raise AVDataError(key, f'unknown label {token!r}')
-            label_ids.append(self._lookup[token])
-        if self.multi_label:
-            label = np.zeros(self.num_classes, dtype=np.float32)
-            label[label_ids] = 1.0
-        else:
-            label = label_ids[0] if label_ids else -1
+        try:  # names or mids only: the index counts labels by them
+            label_ids = self.class_labels.ids(
+                meta.get('labels') or [], indices=False)
+        except KeyError as err:
+            raise AVDataError(key,
+                              f'unknown label {err.args[0]!r}') from None
         return dict(
             video_id=str(meta.get('video_id', raw['__key__'])),
-            label=label, label_ids=label_ids, num_classes=self.num_classes,
+            label=self.class_labels.target(label_ids, self.multi_label),
+            label_ids=label_ids, num_classes=self.num_classes,
             audio_bytes=raw[AUDIO_SUFFIX], audio_name=f'{key}.wav',
             frame_jpegs=frames_of(raw), frame_name=key, sample_idx=sample_id)
 

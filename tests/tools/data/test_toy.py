@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from cavmae_mm.datasets.av_dataset import load_label_csv
+from cavmae_mm.datasets.class_labels import load_label_csv
 from cavmae_mm.datasets.av_io import read_audio
 from tools.data.toy import TOY_CLASSES, make_toy_dataset
 
