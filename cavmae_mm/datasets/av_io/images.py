@@ -2,7 +2,7 @@
 reference's layout."""
 import io
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -76,20 +76,11 @@ def read_frame_jpegs(frame_dir: str, video_id: str,
         AVDataError: no frame at or below a wanted position, or an
             undecodable JPEG.
     """
-    frames, used = [], []
-    for position in positions:
-        candidate = position
-        while (candidate >= 1 and not osp.exists(
-                frame_jpeg_path(frame_dir, video_id, candidate))):
-            candidate -= 1
-        path = frame_jpeg_path(frame_dir, video_id, candidate)
-        if not osp.exists(path):
-            raise AVDataError(
-                frame_jpeg_path(frame_dir, video_id, position),
-                f'missing frame (none of frame_0..frame_{position} exists)')
-        frames.append(read_image(path))
-        used.append(candidate)
-    return frames, used
+    def path(position):
+        return frame_jpeg_path(frame_dir, video_id, position)
+
+    return _with_fallback(positions, lambda i: osp.exists(path(i)),
+                          lambda i: read_image(path(i)), path)
 
 
 def decode_frame_jpegs(jpegs: Dict[int, bytes], name: str,
@@ -104,16 +95,27 @@ def decode_frame_jpegs(jpegs: Dict[int, bytes], name: str,
         AVDataError: no frame at or below a wanted position, or an
             undecodable JPEG.
     """
+    return _with_fallback(
+        positions, jpegs.__contains__,
+        lambda i: read_image_bytes(jpegs[i], f'{name}:frame_{i}.jpg'),
+        lambda i: name)
+
+
+def _with_fallback(positions: Sequence[int], exists: Callable[[int], bool],
+                   read: Callable[[int], np.ndarray],
+                   name_of: Callable[[int], str]
+                   ) -> Tuple[List[np.ndarray], List[int]]:
+    """The frames at ``positions``, each read at the highest position at or
+    below it that ``exists`` (the reference's rule), and the positions
+    read; ``name_of(position)`` names a missing frame in the error."""
     frames, used = [], []
     for position in positions:
-        candidate = position
-        while candidate >= 1 and candidate not in jpegs:
-            candidate -= 1
-        if candidate not in jpegs:
+        candidate = next(
+            (i for i in range(position, -1, -1) if exists(i)), None)
+        if candidate is None:
             raise AVDataError(
-                name, f'missing frame (none of frame_0..frame_{position} '
-                'exists)')
-        frames.append(read_image_bytes(jpegs[candidate],
-                                       f'{name}:frame_{candidate}.jpg'))
+                name_of(position), 'missing frame (none of '
+                f'frame_0..frame_{position} exists)')
+        frames.append(read(candidate))
         used.append(candidate)
     return frames, used
