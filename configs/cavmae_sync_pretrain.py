@@ -16,13 +16,7 @@ _base_ = [
 train_dataloader = {{_base_.sync_pretrain_dataloader}}
 val_dataloader = {{_base_.sync_retrieval_dataloader}}
 test_dataloader = {{_base_.sync_retrieval_dataloader}}
-# Per-frame features [16, D]: clip score = mean over k of the cosine of
-# segment k and frame k (the released README's --strategy diagonal_mean),
-# and the within-clip segment <-> frame alignment (chance 1/16).
-val_evaluator = [
-    dict(type='AVRetrievalMetric', aggregate='diagonal_mean'),
-    dict(type='AVFrameAlignmentMetric'),
-]
-test_evaluator = val_evaluator
+val_evaluator = {{_base_.sync_retrieval_evaluator}}
+test_evaluator = {{_base_.sync_retrieval_evaluator}}
 default_hooks = dict(
     checkpoint=dict(save_best='retrieval/a2v_R@1', rule='greater'))

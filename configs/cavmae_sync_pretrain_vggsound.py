@@ -11,11 +11,8 @@ _base_ = [
 train_dataloader = {{_base_.sync_pretrain_dataloader}}
 val_dataloader = {{_base_.sync_retrieval_dataloader}}
 test_dataloader = {{_base_.sync_retrieval_dataloader}}
-val_evaluator = [
-    dict(type='AVRetrievalMetric', aggregate='diagonal_mean'),
-    dict(type='AVFrameAlignmentMetric'),
-]
-test_evaluator = val_evaluator
+val_evaluator = {{_base_.sync_retrieval_evaluator}}
+test_evaluator = {{_base_.sync_retrieval_evaluator}}
 default_hooks = dict(
     checkpoint=dict(save_best='retrieval/a2v_R@1', rule='greater'))
 

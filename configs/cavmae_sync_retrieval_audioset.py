@@ -15,8 +15,5 @@ _base_ = [
 ]
 
 test_dataloader = {{_base_.sync_retrieval_dataloader}}
-test_evaluator = [
-    dict(type='AVRetrievalMetric', aggregate='diagonal_mean'),
-    dict(type='AVFrameAlignmentMetric'),
-]
+test_evaluator = {{_base_.sync_retrieval_evaluator}}
 test_cfg = dict(type='TestLoop')

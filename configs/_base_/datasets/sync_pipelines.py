@@ -39,6 +39,15 @@ sync_eval_pipeline = [dict(_sample, mode='middle'), *_audio, *_frames,
 # Retrieval: all 16 positions, V = 16, clip-major.
 sync_retrieval_pipeline = [dict(_sample, mode='all'), *_audio, *_frames,
                            _format, _pack]
+# Its evaluation, per-frame features [16, D]: clip score = mean over k of
+# the cosine of segment k and frame k (the released README's --strategy
+# diagonal_mean; others: --cfg-options test_evaluator.0.aggregate=max, mean
+# or diagonal_max), and the within-clip segment <-> frame alignment
+# (chance 1/16).
+sync_retrieval_evaluator = [
+    dict(type='AVRetrievalMetric', aggregate='diagonal_mean'),
+    dict(type='AVFrameAlignmentMetric'),
+]
 
 # Fine-tuning: all 16 positions in training and evaluation (the released
 # CAVMAEFT views a batch as [B / total_frame, total_frame] frames for its
