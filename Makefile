@@ -10,11 +10,11 @@ STAMP := $(VENV)/.cavmae_mm-installed
 
 env: $(STAMP)
 
-$(STAMP): requirements/torch.txt requirements/runtime.txt requirements/tests.txt setup.cfg pyproject.toml
+$(STAMP): requirements/torch.txt requirements/runtime.txt requirements/tests.txt requirements/constraints.txt setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade 'pip<26' 'setuptools>=65,<81' wheel
-	$(PY) -m pip install --quiet -r requirements/torch.txt
-	$(PY) -m pip install --quiet -r requirements/runtime.txt -r requirements/tests.txt
+	$(PY) -m pip install --quiet --upgrade 'pip<26' -c requirements/constraints.txt setuptools wheel
+	$(PY) -m pip install --quiet -r requirements/torch.txt -c requirements/constraints.txt
+	$(PY) -m pip install --quiet -r requirements/runtime.txt -r requirements/tests.txt -c requirements/constraints.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -c "import mmaction.models, mmpretrain.models, cavmae_mm"
 	touch $(STAMP)
